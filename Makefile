@@ -1,0 +1,83 @@
+# libteamsop: build, demo and tests. `make demo` and `make test` are the two
+# commands of the README's Quick start; both work on a fresh machine.
+
+CARGO      ?= cargo
+CC         ?= gcc
+CXX        ?= g++
+BUILD      := build
+TARGET     := target/debug
+LIB_SO     := $(TARGET)/libteamsop.so
+LIB_A      := $(TARGET)/libteamsop.a
+EMULATOR   := $(TARGET)/teamsop-emulator
+CWARN      := -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L
+CFLAGS_LIB := -Iinclude
+LDLIBS_SO  := -L$(TARGET) -lteamsop -Wl,-rpath,$(abspath $(TARGET))
+# What a static link of a Rust staticlib needs from the C library.
+LDLIBS_A   := -lpthread -ldl -lm
+
+.PHONY: all build demo test deps lint header-check abi-check rust-test c-test \
+        c-static-test clean
+
+all: build
+
+deps:
+	@.ci/install-deps.sh
+
+# The library (.so, .a, header) and the emulator, in one cargo invocation.
+build:
+	$(CARGO) build --workspace --bins --lib
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/teamsop-get: examples-c/teamsop-get.c include/teamsop.h build | $(BUILD)
+	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO)
+
+demo: deps build $(BUILD)/teamsop-get
+	@scripts/with-emulator.sh -- scripts/demo.sh
+
+# ---------------------------------------------------------------- tests
+
+test: deps lint header-check abi-check rust-test c-test c-static-test
+	@echo "make test: all passed"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The checked-in header must be what the code generates.
+header-check:
+	TEAMSOP_HEADER_READONLY=1 $(CARGO) build --lib
+	@generated=$$(ls -t target/debug/build/teamsop-*/out/teamsop.h | head -n 1); \
+	if ! cmp -s "$$generated" include/teamsop.h; then \
+	  echo "include/teamsop.h is stale: run 'cargo build' and commit it" >&2; \
+	  diff -u include/teamsop.h "$$generated" | head -40 >&2; exit 1; \
+	fi; echo "header-check: include/teamsop.h is current"
+
+# The .so exports only teamsop_* symbols and carries its SONAME.
+abi-check: build
+	@bad=$$(nm -D --defined-only $(LIB_SO) | awk '{print $$3}' | grep -v '^teamsop_' || true); \
+	if [ -n "$$bad" ]; then echo "unexpected exported symbols:" >&2; echo "$$bad" >&2; exit 1; fi
+	@readelf -d $(LIB_SO) | grep -q 'SONAME.*\[libteamsop.so.0\]' || { echo "no SONAME libteamsop.so.0" >&2; exit 1; }
+	@echo "abi-check: only teamsop_* exported, SONAME libteamsop.so.0"
+
+rust-test:
+	$(CARGO) test --workspace
+
+$(BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h include/teamsop.h build | $(BUILD)
+	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
+
+$(BUILD)/test_abi_static: tests/c/test_abi.c tests/c/check.h include/teamsop.h build | $(BUILD)
+	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LIB_A) $(LDLIBS_A)
+
+c-test: $(BUILD)/test_abi $(BUILD)/teamsop-get
+	scripts/with-emulator.sh --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
+	scripts/with-emulator.sh -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
+
+c-static-test: $(BUILD)/test_abi_static
+	@if ldd $(BUILD)/test_abi_static | grep -q libteamsop; then echo "test_abi_static links libteamsop dynamically" >&2; exit 1; fi
+	scripts/with-emulator.sh --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi_static
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

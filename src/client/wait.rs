@@ -1,0 +1,155 @@
+//! Polling an operation until it ends: the pacing (first interval, doubling to
+//! 10 s, `Retry-After` first), Graph's late visibility (404 in the first seconds),
+//! the callback, and a deadline that is never slept past.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result, Trace};
+use crate::model::Operation;
+
+use super::exchange::Fetched;
+
+/// The longest pause between two polls (unless `Retry-After` asks for more).
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a 404 is taken for "not visible yet" after a wait starts.
+pub const NOT_VISIBLE_GRACE: Duration = Duration::from_secs(10);
+/// The last poll starts this far before the deadline (or a tenth of the wait,
+/// if less), so it has time to get an answer.
+const LAST_POLL_MARGIN: Duration = Duration::from_secs(1);
+
+/// Waits with `fetch(deadline)` as the poll; see `Client::wait`.
+pub(crate) fn wait(
+    mut fetch: impl FnMut(Instant) -> Result<Fetched>,
+    first_interval: Duration,
+    timeout: Duration,
+    mut on_poll: impl FnMut(&Operation) -> bool,
+) -> Result<Operation> {
+    if timeout.is_zero() {
+        return Err(Error::invalid("the wait timeout must be more than 0 ms"));
+    }
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let margin = LAST_POLL_MARGIN.min(timeout / 10);
+    let mut interval = first_interval;
+    let mut trace: Trace;
+    let mut last_status: Option<String> = None;
+
+    loop {
+        // The outcome to report if no further poll fits before the deadline.
+        let (retry_after, give_up) = match fetch(deadline) {
+            Ok(Fetched {
+                operation,
+                trace: t,
+            }) => {
+                trace = t;
+                last_status = operation.status_str().map(str::to_owned);
+                if !on_poll(&operation) {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        "the wait was cancelled by its callback",
+                    )
+                    .with_trace(&trace));
+                }
+                if operation.is_terminal() {
+                    return Ok(operation);
+                }
+                (
+                    trace.retry_after,
+                    timed_out(timeout, last_status.as_deref(), &trace),
+                )
+            }
+            // Graph may not show a new operation at once: poll again for a while.
+            Err(e) if is_not_found(&e) && start.elapsed() < NOT_VISIBLE_GRACE => {
+                trace = e.trace().clone();
+                (trace.retry_after, e)
+            }
+            Err(e) if *e.kind() == ErrorKind::Timeout && Instant::now() >= deadline => {
+                return Err(timed_out(timeout, last_status.as_deref(), e.trace()));
+            }
+            Err(e) => return Err(e),
+        };
+        match next_pause(retry_after, &mut interval, deadline, margin) {
+            Some(pause) => thread::sleep(pause),
+            None => return Err(give_up),
+        }
+    }
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Http { status: 404, .. })
+}
+
+/// The pause before the next poll, or `None` when no poll fits before the deadline.
+/// `Retry-After` wins; otherwise the interval, doubling up to the maximum, cut so the
+/// last poll starts `margin` before the deadline.
+fn next_pause(
+    retry_after: Option<Duration>,
+    interval: &mut Duration,
+    deadline: Instant,
+    margin: Duration,
+) -> Option<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match retry_after {
+        Some(after) => (after < left).then_some(after),
+        None => {
+            let pause = (*interval).min(left.checked_sub(margin)?);
+            *interval = (*interval * 2).min(MAX_POLL_INTERVAL);
+            (!left.is_zero() && left > margin).then_some(pause)
+        }
+    }
+}
+
+fn timed_out(timeout: Duration, last_status: Option<&str>, trace: &Trace) -> Error {
+    let status = last_status.map_or(String::new(), |s| format!(" (last status: {s})"));
+    Error::timeout(format!(
+        "the operation did not finish within {} ms{status}",
+        timeout.as_millis()
+    ))
+    .with_trace(trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_to_the_cap_and_respect_the_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        let mut interval = Duration::from_secs(1);
+        let seen: Vec<u64> = (0..6)
+            .map(|_| {
+                next_pause(None, &mut interval, deadline, LAST_POLL_MARGIN)
+                    .unwrap()
+                    .as_secs()
+            })
+            .collect();
+        assert_eq!(seen, [1, 2, 4, 8, 10, 10]);
+        let soon = Instant::now() + Duration::from_millis(1500);
+        let mut interval = Duration::from_secs(10);
+        let pause = next_pause(None, &mut interval, soon, LAST_POLL_MARGIN).unwrap();
+        assert!(pause <= Duration::from_millis(500));
+        let mut interval = Duration::from_secs(1);
+        assert_eq!(
+            next_pause(None, &mut interval, Instant::now(), LAST_POLL_MARGIN),
+            None
+        );
+    }
+
+    #[test]
+    fn retry_after_wins_unless_it_passes_the_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut interval = Duration::from_secs(1);
+        let after = Some(Duration::from_secs(5));
+        assert_eq!(
+            next_pause(after, &mut interval, deadline, LAST_POLL_MARGIN),
+            after
+        );
+        assert_eq!(interval, Duration::from_secs(1));
+        let after = Some(Duration::from_secs(11));
+        assert_eq!(
+            next_pause(after, &mut interval, deadline, LAST_POLL_MARGIN),
+            None
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! Fetching operations: by ids, by Location, by waiting, or from a body in hand.
+
+use std::ffi::{c_char, c_void};
+use std::ptr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::model::Operation;
+
+use super::boundary::{boundary, fail, str_arg};
+use super::client::client_arg;
+use super::types::{teamsop_client, teamsop_operation, teamsop_poll_fn, teamsop_result};
+
+/// Runs `body` for an entry point with an out-pointer: `*out` is NULL unless the
+/// result is `TEAMSOP_OK`, when it is a new operation owned by the caller.
+///
+/// # Safety
+/// `out` is NULL or valid for a pointer write.
+unsafe fn with_out(
+    out: *mut *mut teamsop_operation,
+    body: impl FnOnce() -> Result<Operation>,
+) -> teamsop_result {
+    boundary(teamsop_result::TEAMSOP_ERR_INTERNAL, || {
+        if out.is_null() {
+            return fail(&Error::invalid("out is NULL"));
+        }
+        // SAFETY: non-NULL and, per the contract, valid for a write.
+        unsafe { out.write(ptr::null_mut()) };
+        match body() {
+            Ok(op) => {
+                // SAFETY: as above; the box is the caller's to free with teamsop_free.
+                unsafe { out.write(Box::into_raw(Box::new(op)).cast()) };
+                teamsop_result::TEAMSOP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// `GET {base}/chats/{chat_id}/operations/{operation_id}`.
+///
+/// Each id is sent percent-encoded as exactly one path segment. On `TEAMSOP_OK`,
+/// `*out` is a new operation owned by the caller (free it with `teamsop_free`);
+/// on any other result `*out` is NULL and `teamsop_last_*` say why.
+///
+/// Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` (NULL client, id or out; an id that is
+/// empty, `.`, `..` or not UTF-8; no token set: nothing is sent), then
+/// `TRANSPORT`, `TIMEOUT`, `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `THROTTLED`,
+/// `HTTP`, `PARSE`, `TOO_LARGE`. Blocks until done or the client timeout passes.
+/// Thread-safe: any number of threads may call it on one client at once.
+///
+/// # Safety
+/// `client` is NULL or a live client; `chat_id` and `operation_id` are NULL or
+/// NUL-terminated strings; `out` is NULL or valid for a pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_get(
+    client: *const teamsop_client,
+    chat_id: *const c_char,
+    operation_id: *const c_char,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: per this function's contract.
+    unsafe {
+        with_out(out, || {
+            let client = client_arg(client)?;
+            let chat_id = str_arg(chat_id, "chat_id")?;
+            let operation_id = str_arg(operation_id, "operation_id")?;
+            client.get_chat_operation(chat_id, operation_id)
+        })
+    }
+}
+
+/// `GET {base}/teams/{team_id}/operations/{operation_id}`.
+///
+/// As `teamsop_get` in every respect (ownership of `*out`, errors, threads).
+///
+/// # Safety
+/// `client` is NULL or a live client; `team_id` and `operation_id` are NULL or
+/// NUL-terminated strings; `out` is NULL or valid for a pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_get_team_operation(
+    client: *const teamsop_client,
+    team_id: *const c_char,
+    operation_id: *const c_char,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: per this function's contract.
+    unsafe {
+        with_out(out, || {
+            let client = client_arg(client)?;
+            let team_id = str_arg(team_id, "team_id")?;
+            let operation_id = str_arg(operation_id, "operation_id")?;
+            client.get_team_operation(team_id, operation_id)
+        })
+    }
+}
+
+/// GETs the operation named by a 202 response's `Location` header:
+/// `"/teams('ID')/operations('OP')"`, `"/chats('ID')/operations('OP')"`, the
+/// unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, any of them after
+/// a version segment (`/beta`, `/v1.0`), or an absolute URL with the client's own
+/// scheme, host and port. Percent-escapes are decoded once; the URL is rebuilt
+/// from the ids, each percent-encoded. Anything else is
+/// `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is sent.
+///
+/// Otherwise as `teamsop_get` (ownership of `*out`, errors, threads).
+///
+/// # Safety
+/// `client` is NULL or a live client; `location` is NULL or a NUL-terminated
+/// string; `out` is NULL or valid for a pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_get_location(
+    client: *const teamsop_client,
+    location: *const c_char,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: per this function's contract.
+    unsafe {
+        with_out(out, || {
+            let client = client_arg(client)?;
+            client.get_location(str_arg(location, "location")?)
+        })
+    }
+}
+
+/// Polls `location` (any form `teamsop_get_location` takes) until the status is
+/// succeeded or failed, and returns that operation with `TEAMSOP_OK` either way
+/// (read its status).
+///
+/// The first pause is the client's poll interval, then pauses double up to 10 s;
+/// a `Retry-After` on any response wins. A 404 in the first 10 s is taken for "not
+/// visible yet" and polled again. `on_poll` (may be NULL) is called on this thread
+/// with every operation received, the terminal one included; if it returns false
+/// the wait ends with `TEAMSOP_ERR_CANCELLED`.
+///
+/// Ends with `TEAMSOP_ERR_TIMEOUT` when `timeout_ms` passes (it never sleeps past
+/// it, and each GET is bounded by what is left), `TEAMSOP_ERR_NOT_FOUND` when a 404
+/// outlasts the first 10 s or the deadline, any other error of a GET as is, and
+/// `TEAMSOP_ERR_INVALID_ARGUMENT` for NULL client, location or out, a refused
+/// location or `timeout_ms` of 0. On `TEAMSOP_OK`, `*out` is a new operation owned
+/// by the caller (free it with `teamsop_free`); otherwise NULL. Thread-safe.
+///
+/// # Safety
+/// `client` is NULL or a live client; `location` is NULL or a NUL-terminated
+/// string; `on_poll` is NULL or a function that does not unwind; `out` is NULL or
+/// valid for a pointer write. `user_data` is passed to `on_poll` untouched.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_wait(
+    client: *const teamsop_client,
+    location: *const c_char,
+    timeout_ms: u32,
+    on_poll: teamsop_poll_fn,
+    user_data: *mut c_void,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: per this function's contract.
+    unsafe {
+        with_out(out, || {
+            let client = client_arg(client)?;
+            let location = str_arg(location, "location")?;
+            let timeout = Duration::from_millis(u64::from(timeout_ms));
+            client.wait(location, timeout, |current| match on_poll {
+                None => true,
+                // SAFETY: the caller's callback, given a pointer valid for the call.
+                Some(f) => f((current as *const Operation).cast(), user_data),
+            })
+        })
+    }
+}
+
+/// Parses a response body already in hand; no network.
+///
+/// Reads exactly `len` bytes at `json` (no NUL needed). On `TEAMSOP_OK`, `*out` is
+/// a new operation owned by the caller (free it with `teamsop_free`); otherwise
+/// NULL.
+///
+/// Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL `json` or `out`;
+/// `TEAMSOP_ERR_PARSE` for an empty buffer, bytes that are not UTF-8, JSON that is
+/// not an object, a known field of the wrong type, or a string field holding
+/// U+0000. Unknown fields are kept in `teamsop_operation_json`. Thread-safe.
+///
+/// # Safety
+/// `json` is NULL or valid for reading `len` bytes; `out` is NULL or valid for a
+/// pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_parse(
+    json: *const c_char,
+    len: usize,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: per this function's contract.
+    unsafe {
+        with_out(out, || {
+            if json.is_null() {
+                return Err(Error::invalid("json is NULL"));
+            }
+            if len > isize::MAX as usize {
+                return Err(Error::invalid("len is larger than any buffer can be"));
+            }
+            // SAFETY: non-NULL and, per the contract, readable for `len` bytes.
+            let bytes = std::slice::from_raw_parts(json.cast::<u8>(), len);
+            Operation::parse(bytes)
+        })
+    }
+}
+
+/// Frees an operation and every string read from it. NULL is a no-op.
+///
+/// No other thread may be reading the operation. Do not free the `current`
+/// operation given to a `teamsop_poll_fn`.
+///
+/// # Safety
+/// `operation` is NULL or a live operation from this library, freed only once.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_free(operation: *mut teamsop_operation) {
+    boundary((), || {
+        if !operation.is_null() {
+            // SAFETY: a live operation made by Box::into_raw in with_out.
+            drop(unsafe { Box::from_raw(operation.cast::<Operation>()) });
+        }
+    })
+}

@@ -1,0 +1,54 @@
+//! Random values that need no cryptographic strength: `client-request-id` GUIDs
+//! and retry jitter. Seeded by the standard library's per-process random keys.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use once_cell::sync::Lazy;
+
+static KEYS: Lazy<RandomState> = Lazy::new(RandomState::new);
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// 64 random-looking bits, different on every call.
+pub(crate) fn random_u64() -> u64 {
+    let mut h = KEYS.build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+/// A version-4 GUID in Graph's lowercase form.
+pub(crate) fn new_guid() -> String {
+    let hi = random_u64();
+    let lo = random_u64();
+    let time_hi = ((hi & 0x0fff) | 0x4000) as u16; // version 4
+    let clock = (((lo >> 48) & 0x3fff) | 0x8000) as u16; // RFC 4122 variant
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (hi >> 32) as u32,
+        ((hi >> 16) & 0xffff) as u16,
+        time_hi,
+        clock,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_well_formed_and_distinct() {
+        let a = new_guid();
+        let b = new_guid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+    }
+}

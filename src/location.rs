@@ -1,0 +1,293 @@
+//! The `Location` of a 202 Accepted, parsed into the ids of the operation it names.
+//!
+//! Accepted forms (see shared Graph notes): `/teams('ID')/operations('OP')`, the same
+//! for `/chats`, the unquoted `/teams(ID)/operations(OP)`, the path form
+//! `/teams/ID/operations/OP`, any of them after a version segment (`/beta`, `/v1.0`),
+//! and an absolute URL with the base's scheme, host and port (and path prefix).
+//! Nothing of the text is sent as is: the URL is rebuilt from the decoded ids.
+
+use reqwest::Url;
+
+use crate::endpoint::{check_id, is_version_segment, BaseUrl, OperationRef, Parent};
+use crate::error::{Error, Result};
+
+/// Parses `location` against `base`.
+pub fn parse_location(location: &str, base: &BaseUrl) -> Result<OperationRef> {
+    if location.is_empty() {
+        return Err(Error::invalid("the location is empty"));
+    }
+    if location.starts_with('/') && !location.starts_with("//") {
+        return parse_path(location);
+    }
+    let url = Url::parse(location).map_err(|_| {
+        Error::invalid("the location is neither a Graph path (\"/teams('ID')/operations('OP')\") nor an absolute URL")
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "the location may not contain user information",
+        ));
+    }
+    if !base.same_origin(&url) {
+        return Err(Error::invalid(
+            "the location names another host, scheme or port than the client's base URL",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "the location may not have a query or a fragment",
+        ));
+    }
+    // `Url` has normalised the path; read the text as sent, after the authority.
+    let after_scheme = &location[url.scheme().len() + 3..];
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let rest = path
+        .strip_prefix(base.root_path())
+        .filter(|rest| rest.starts_with('/'));
+    match rest {
+        Some(rest) => parse_path(rest),
+        None => Err(Error::invalid(
+            "the location's path is outside the client's base URL",
+        )),
+    }
+}
+
+/// Parses `/[version/]teams|chats<key>/operations<key>` where `<key>` is `('ID')`,
+/// `(ID)` or `/ID`.
+fn parse_path(path: &str) -> Result<OperationRef> {
+    if path.contains(['?', '#']) {
+        return Err(Error::invalid(
+            "the location may not have a query or a fragment",
+        ));
+    }
+    let mut rest = &path[1..];
+    let mut version = None;
+    if let Some((first, after)) = rest.split_once('/') {
+        if is_version_segment(first) {
+            version = Some(first.to_owned());
+            rest = after;
+        }
+    }
+    let (parent, rest) = if let Some(r) = strip_prefix_ignore_case(rest, "teams") {
+        (Parent::Team, r)
+    } else if let Some(r) = strip_prefix_ignore_case(rest, "chats") {
+        (Parent::Chat, r)
+    } else {
+        return Err(refused());
+    };
+    let (parent_id, rest) = take_key(rest)?;
+    let rest = rest.strip_prefix('/').ok_or_else(refused)?;
+    let rest = strip_prefix_ignore_case(rest, "operations").ok_or_else(refused)?;
+    let (operation_id, rest) = take_key(rest)?;
+    if !rest.is_empty() {
+        return Err(refused());
+    }
+    let parent_id = percent_decode(&parent_id)?;
+    let operation_id = percent_decode(&operation_id)?;
+    check_id(&parent_id, "the location's chat or team id")?;
+    check_id(&operation_id, "the location's operation id")?;
+    Ok(OperationRef {
+        parent,
+        parent_id,
+        operation_id,
+        version,
+    })
+}
+
+fn refused() -> Error {
+    Error::invalid(
+        "the location is not a Graph operation path: expected /teams('ID')/operations('OP'), /chats('ID')/operations('OP'), (ID) or /ID/ forms",
+    )
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// Reads one key after a segment name: `('ID')` (with `''` for a quote), `(ID)` or
+/// `/ID`. Returns the raw (still percent-encoded) id and what follows.
+fn take_key(text: &str) -> Result<(String, &str)> {
+    if let Some(quoted) = text.strip_prefix("('") {
+        let mut id = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\'' {
+                id.push(c);
+                continue;
+            }
+            if quoted[i + 1..].starts_with('\'') {
+                id.push('\'');
+                chars.next();
+                continue;
+            }
+            let rest = quoted[i + 1..].strip_prefix(')').ok_or_else(refused)?;
+            return Ok((id, rest));
+        }
+        Err(refused())
+    } else if let Some(bare) = text.strip_prefix('(') {
+        let end = bare.find(')').ok_or_else(refused)?;
+        let id = &bare[..end];
+        if id.contains(['(', '\'', '/']) {
+            return Err(refused());
+        }
+        Ok((id.to_owned(), &bare[end + 1..]))
+    } else if let Some(segment) = text.strip_prefix('/') {
+        let end = segment.find('/').unwrap_or(segment.len());
+        let id = &segment[..end];
+        if id.contains(['(', ')', '\'']) {
+            return Err(refused());
+        }
+        Ok((id.to_owned(), &segment[end..]))
+    } else {
+        Err(refused())
+    }
+}
+
+/// Decodes `%XX` escapes once; a malformed escape or non-UTF-8 result is refused.
+fn percent_decode(text: &str) -> Result<String> {
+    if !text.contains('%') {
+        return Ok(text.to_owned());
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .filter(|_| bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit())
+                .ok_or_else(|| Error::invalid("the location has a malformed percent-escape"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::invalid("the location's percent-escapes do not decode to UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn base() -> BaseUrl {
+        BaseUrl::parse("https://graph.microsoft.com/beta").unwrap()
+    }
+
+    fn ok(loc: &str) -> (Parent, String, String, Option<String>) {
+        let r = parse_location(loc, &base()).unwrap_or_else(|e| panic!("{loc}: {e}"));
+        (r.parent, r.parent_id, r.operation_id, r.version)
+    }
+
+    fn url(loc: &str) -> String {
+        let b = base();
+        b.operation_url(&parse_location(loc, &b).unwrap(), None)
+            .to_string()
+    }
+
+    #[test]
+    fn every_documented_form() {
+        let team = (Parent::Team, "t1".to_string(), "o1".to_string(), None);
+        assert_eq!(ok("/teams('t1')/operations('o1')"), team);
+        assert_eq!(ok("/teams(t1)/operations(o1)"), team);
+        assert_eq!(ok("/teams/t1/operations/o1"), team);
+        assert_eq!(ok("/Teams('t1')/Operations('o1')"), team);
+        assert_eq!(
+            ok("https://graph.microsoft.com/teams('t1')/operations('o1')"),
+            team
+        );
+        assert_eq!(
+            ok("https://graph.microsoft.com:443/teams/t1/operations/o1"),
+            team
+        );
+        assert_eq!(
+            ok("/chats('19:abc@thread.v2')/operations('op-1')"),
+            (Parent::Chat, "19:abc@thread.v2".into(), "op-1".into(), None)
+        );
+        assert_eq!(
+            ok("https://graph.microsoft.com/v1.0/teams('t1')/operations('o1')").3,
+            Some("v1.0".to_string())
+        );
+        assert_eq!(
+            ok("/beta/teams/t1/operations/o1").3,
+            Some("beta".to_string())
+        );
+    }
+
+    #[test]
+    fn rebuilt_urls_encode_ids() {
+        assert_eq!(
+            url("/chats('19%3Aabc%40thread.v2')/operations('a%2Fb')"),
+            "https://graph.microsoft.com/beta/chats/19:abc@thread.v2/operations/a%2Fb"
+        );
+        assert_eq!(
+            url("/teams('it''s')/operations('x y')"),
+            "https://graph.microsoft.com/beta/teams/it%27s/operations/x%20y"
+        );
+        assert_eq!(
+            url("https://graph.microsoft.com/v1.0/teams('t')/operations('o')"),
+            "https://graph.microsoft.com/v1.0/teams/t/operations/o"
+        );
+        // decoded once: %252F is the three characters %2F, sent as %252F
+        assert_eq!(
+            url("/teams/a%252F/operations/o"),
+            "https://graph.microsoft.com/beta/teams/a%252F/operations/o"
+        );
+    }
+
+    #[test]
+    fn everything_else_is_refused() {
+        for loc in [
+            "",
+            "teams('t')/operations('o')",
+            "//evil.example/teams/t/operations/o",
+            "/users/u/operations/o",
+            "/teams('t')",
+            "/teams('t')/operations",
+            "/teams('t')/operations('o')/extra",
+            "/teams('t')/channels('c')",
+            "/teams('t')/operations('o')?x=1",
+            "/teams('t')/operations('o')#f",
+            "/teams('t)/operations('o')",
+            "/teams(t/operations(o)",
+            "/teams/t/operations/o/",
+            "/teams//operations/o",
+            "/teams('')/operations('o')",
+            "/teams('.')/operations('o')",
+            "/teams/../operations/o",
+            "/teams/%2e%2e/operations/o",
+            "/teams/%2/operations/o",
+            "/teams/%zz/operations/o",
+            "/teams/%ff/operations/o",
+            "/teams/%00/operations/o",
+            "https://evil.example/teams('t')/operations('o')",
+            "http://graph.microsoft.com/teams('t')/operations('o')",
+            "https://graph.microsoft.com:8443/teams('t')/operations('o')",
+            "https://user@graph.microsoft.com/teams('t')/operations('o')",
+            "https://graph.microsoft.com.evil.example/teams('t')/operations('o')",
+            "javascript:alert(1)",
+        ] {
+            let err = parse_location(loc, &base()).unwrap_err();
+            assert_eq!(*err.kind(), ErrorKind::InvalidArgument, "{loc}");
+        }
+    }
+
+    #[test]
+    fn absolute_location_respects_path_prefix() {
+        let b = BaseUrl::parse("http://127.0.0.1:8080/graph/beta").unwrap();
+        let r =
+            parse_location("http://127.0.0.1:8080/graph/v1.0/teams/t/operations/o", &b).unwrap();
+        assert_eq!(
+            b.operation_url(&r, None).as_str(),
+            "http://127.0.0.1:8080/graph/v1.0/teams/t/operations/o"
+        );
+        assert!(parse_location("http://127.0.0.1:8080/other/teams/t/operations/o", &b).is_err());
+        assert!(parse_location("http://localhost:8080/graph/teams/t/operations/o", &b).is_err());
+    }
+}
