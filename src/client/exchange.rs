@@ -152,18 +152,19 @@ impl Call<'_> {
     /// The final answer as an operation or an error.
     fn interpret(&mut self, reply: Reply) -> Result<Operation> {
         let status = reply.status;
+        let content_type = reply.header("content-type").unwrap_or("").to_owned();
+        let body = reply.body.map_err(|e| e.with_trace(&self.trace))?;
         if status.is_success() {
-            let content_type = reply.header("content-type").unwrap_or("");
-            if !content_type.is_empty() && !is_json(content_type) {
+            if !content_type.is_empty() && !is_json(&content_type) {
                 return Err(Error::parse(format!(
                     "HTTP {} answered with Content-Type {content_type:?}, not JSON",
                     status.as_u16()
                 ))
                 .with_trace(&self.trace));
             }
-            return Operation::parse_vec(reply.body).map_err(|e| e.with_trace(&self.trace));
+            return Operation::parse_vec(body).map_err(|e| e.with_trace(&self.trace));
         }
-        let graph = GraphError::from_body(&reply.body);
+        let graph = GraphError::from_body(&body);
         if self.trace.request_id.is_none() {
             self.trace.request_id = graph.request_id;
         }

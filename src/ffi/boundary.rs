@@ -126,3 +126,43 @@ pub(crate) unsafe fn handle<'a, H, T>(ptr: *const H, name: &str) -> Result<&'a T
     // SAFETY: the caller promises that a non-NULL `ptr` is a live `T`.
     unsafe { ptr.cast::<T>().as_ref() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_panic_is_caught_silently_and_recorded_as_internal() {
+        // The host's hook must see panics outside the library only.
+        let host_hook_calls = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::clone(&host_hook_calls);
+        panic::set_hook(Box::new(move |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+        }));
+
+        let code = result_boundary(|| panic!("boom"));
+        assert_eq!(code, teamsop_result::TEAMSOP_ERR_INTERNAL);
+        assert_eq!(
+            host_hook_calls.load(Ordering::SeqCst),
+            0,
+            "no panic output from the library"
+        );
+        // SAFETY: the last error message is a valid C string owned by this thread.
+        let message = unsafe { CStr::from_ptr(last_error::teamsop_last_error_message()) };
+        assert!(message.to_str().unwrap().contains("boom"));
+
+        let fallback = boundary(7, || -> i32 { panic!("again") });
+        assert_eq!(fallback, 7);
+
+        let outside = std::panic::catch_unwind(|| panic!("host panic"));
+        assert!(outside.is_err());
+        assert_eq!(
+            host_hook_calls.load(Ordering::SeqCst),
+            1,
+            "host panics reach the host's hook"
+        );
+        let _ = panic::take_hook();
+    }
+}

@@ -4,7 +4,7 @@
 use std::error::Error as StdError;
 use std::io;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// How a failed request should be treated by the retry loop.
 pub(crate) enum Failure {
@@ -39,17 +39,19 @@ pub(crate) fn send_failure(err: &reqwest::Error, host: &str) -> Failure {
 
 /// The error for a body that could not be read to its end.
 pub(crate) fn body_failure(err: &io::Error, host: &str, received: usize) -> Error {
-    if err.kind() == io::ErrorKind::TimedOut || chain_has_io_kind(err, io::ErrorKind::TimedOut) {
+    // reqwest reports its own timeout as an io::Error wrapping a reqwest::Error.
+    let reqwest_timeout = sources(err)
+        .filter_map(|e| e.downcast_ref::<reqwest::Error>())
+        .any(reqwest::Error::is_timeout);
+    if reqwest_timeout || chain_has_io_kind(err, io::ErrorKind::TimedOut) {
         return Error::timeout(format!(
             "the request to {host} timed out while reading the body ({received} bytes received)"
         ));
     }
     let cause = root_cause(err);
-    let kind = ErrorKind::Transport;
-    Error::new(
-        kind,
-        format!("the response body from {host} was cut short after {received} bytes: {cause}"),
-    )
+    Error::transport(format!(
+        "the response body from {host} was cut short after {received} bytes: {cause}"
+    ))
 }
 
 fn tls_message(err: &rustls::Error, host: &str) -> String {
@@ -73,20 +75,22 @@ fn tls_message(err: &rustls::Error, host: &str) -> String {
     }
 }
 
+/// The error and its causes. `io::Error::source` skips the error it wraps, so
+/// wrapped errors are followed through `get_ref` instead.
 fn sources<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(err), |e| (*e).source())
+    std::iter::successors(Some(err), |e| {
+        let wrapped = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref);
+        match wrapped {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => (*e).source(),
+        }
+    })
 }
 
 fn find_tls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    sources(err).find_map(|e| {
-        e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        })
-    })
+    sources(err).find_map(|e| e.downcast_ref::<rustls::Error>())
 }
 
 fn chain_has_io_kind(err: &(dyn StdError + 'static), kind: io::ErrorKind) -> bool {

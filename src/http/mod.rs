@@ -31,11 +31,11 @@ pub(crate) struct Request<'a> {
     pub max_body_bytes: usize,
 }
 
-/// A response, its body read in full (within the cap).
+/// A response, its body read in full (within the cap), or why it could not be.
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub body: Result<Vec<u8>>,
 }
 
 impl Reply {
@@ -99,7 +99,7 @@ impl Http {
             .map_err(|e| describe::send_failure(&e, &host))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let body = read_capped(&mut response, &host, req.max_body_bytes).map_err(Failure::Final)?;
+        let body = read_capped(&mut response, &host, req.max_body_bytes);
         Ok(Reply {
             status,
             headers,
