@@ -26,6 +26,7 @@ deps:
 # The library (.so, .a, header) and the emulator, in one cargo invocation.
 build:
 	$(CARGO) build --workspace --bins --lib
+	@ln -sf libteamsop.so $(TARGET)/libteamsop.so.0
 
 $(BUILD):
 	mkdir -p $(BUILD)

@@ -48,8 +48,13 @@ pub struct Trace {
 }
 
 /// A failure of a library call. Its message never contains the access token.
+///
+/// Boxed, so a `Result` stays one pointer wide on the success path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     trace: Trace,
@@ -61,11 +66,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An error of `kind` with a human-readable `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Inner {
             kind,
             message: message.into(),
             trace: Trace::default(),
-        }
+        }))
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -86,7 +91,7 @@ impl Error {
 
     /// Attaches what is known of the exchange; fields already set are kept.
     pub(crate) fn with_trace(mut self, trace: &Trace) -> Self {
-        let t = &mut self.trace;
+        let t = &mut self.0.trace;
         t.http_status = t.http_status.or(trace.http_status);
         if t.request_id.is_none() {
             t.request_id.clone_from(&trace.request_id);
@@ -100,27 +105,27 @@ impl Error {
 
     /// The kind of failure.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The message, without the kind; never contains the token.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The exchange's identifiers.
     pub fn trace(&self) -> &Trace {
-        &self.trace
+        &self.0.trace
     }
 
     /// The HTTP status of the last response received, if any.
     pub fn http_status(&self) -> Option<u16> {
-        self.trace.http_status
+        self.0.trace.http_status
     }
 
     /// Graph's `error.code`, for HTTP errors that carried one.
     pub fn graph_code(&self) -> Option<&str> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Http { graph_code, .. } => graph_code.as_deref(),
             _ => None,
         }
@@ -128,18 +133,18 @@ impl Error {
 
     /// Graph's `request-id` of the failing response, if any.
     pub fn request_id(&self) -> Option<&str> {
-        self.trace.request_id.as_deref()
+        self.0.trace.request_id.as_deref()
     }
 
     /// The `client-request-id` that was sent, if a request was made.
     pub fn client_request_id(&self) -> Option<&str> {
-        self.trace.client_request_id.as_deref()
+        self.0.trace.client_request_id.as_deref()
     }
 
     /// True for the statuses worth another try (429, 503, 504).
     pub(crate) fn is_retryable_status(&self) -> bool {
         matches!(
-            self.kind,
+            self.0.kind,
             ErrorKind::Http {
                 status: 429 | 503 | 504,
                 ..
@@ -150,7 +155,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 

@@ -164,7 +164,7 @@ fn hostile_ids_stay_one_path_segment() {
         ("a b", "a%20b"),
         ("a\\..\\users", "a%5C..%5Cusers"),
     ];
-    for (id, encoded) in cases {
+    for (id, _) in cases {
         let e = c.get_team_operation(id, "op").unwrap_err();
         assert_eq!(e.http_status(), Some(404), "{id}: {e}");
     }

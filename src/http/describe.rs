@@ -38,7 +38,7 @@ pub(crate) fn send_failure(err: &reqwest::Error, host: &str) -> Failure {
 }
 
 /// The error for a body that could not be read to its end.
-pub(crate) fn body_failure(err: &io::Error, host: &str, received: usize) -> Error {
+pub(crate) fn body_failure(err: &reqwest::Error, host: &str, received: usize) -> Error {
     // reqwest reports its own timeout as an io::Error wrapping a reqwest::Error.
     let reqwest_timeout = sources(err)
         .filter_map(|e| e.downcast_ref::<reqwest::Error>())

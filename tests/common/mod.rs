@@ -1,7 +1,7 @@
 //! Shared set-up for the integration tests: an emulator on loopback and a client
 //! pointed at it.
 
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use std::time::Duration;
 

@@ -1,0 +1,121 @@
+//! A lane: a single-threaded tokio runtime and the reqwest client (connection
+//! pool) whose connections live on it. Used by one thread at a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use tokio::runtime::Runtime;
+
+use super::describe::{self, Failure};
+use super::{host_of, Reply, Request};
+use crate::error::{Error, ErrorKind, Result};
+
+/// `User-Agent` of every request.
+const AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
+
+pub(super) struct Lane {
+    runtime: Runtime,
+    client: reqwest::Client,
+}
+
+impl Lane {
+    pub(super) fn new(tls: &Arc<rustls::ClientConfig>) -> Result<Lane> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::transport(format!("cannot start the I/O runtime: {e}")))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            "Prefer",
+            HeaderValue::from_static("include-unknown-enum-members"),
+        );
+        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(rustls::ClientConfig::clone(tls))
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .http1_only()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::transport(format!("cannot set up HTTP: {e}")))?;
+        Ok(Lane { runtime, client })
+    }
+
+    /// Sends `req` and reads the answer, driving this lane on the calling thread.
+    pub(super) fn send(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
+        self.runtime.block_on(self.exchange(req))
+    }
+
+    async fn exchange(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
+        let host = host_of(req.url);
+        let remaining = req.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::Final(Error::timeout(format!(
+                "no time was left for the request to {host}"
+            ))));
+        }
+        // Let the connections' tasks see what happened while this lane was idle
+        // (a server closing a kept-alive connection), so the pool does not hand
+        // out a dead one.
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+
+        let mut builder = self
+            .client
+            .get(req.url.clone())
+            .timeout(remaining)
+            .header("client-request-id", req.client_request_id);
+        if let Some(bearer) = req.bearer {
+            builder = builder.header(AUTHORIZATION, bearer.clone());
+        }
+        if req.attempt > 0 {
+            builder = builder.header("Retry-Attempt", req.attempt);
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| describe::send_failure(&e, &host))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let body = read_capped(&mut response, &host, req.max_body_bytes).await;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Reads the body, refusing more than `cap` bytes; memory stays within the cap
+/// whatever the server sends.
+async fn read_capped(response: &mut reqwest::Response, host: &str, cap: usize) -> Result<Vec<u8>> {
+    let too_large = || {
+        Error::new(
+            ErrorKind::TooLarge { limit: cap },
+            format!("the response body from {host} is larger than the limit of {cap} bytes"),
+        )
+    };
+    let declared = response.content_length();
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(too_large());
+    }
+    let initial = declared.map_or(8 * 1024, |len| len as usize).min(cap);
+    let mut body = Vec::with_capacity(initial);
+    loop {
+        match response.chunk().await {
+            Ok(None) => return Ok(body),
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Err(e) => return Err(describe::body_failure(&e, host, body.len())),
+        }
+    }
+}
