@@ -4,7 +4,7 @@
 CARGO      ?= cargo
 CC         ?= gcc
 CXX        ?= g++
-BUILD      := build
+BUILD      := out
 TARGET     := target/debug
 LIB_SO     := $(TARGET)/libteamsop.so
 LIB_A      := $(TARGET)/libteamsop.a
@@ -15,10 +15,16 @@ LDLIBS_SO  := -L$(TARGET) -lteamsop -Wl,-rpath,$(abspath $(TARGET))
 # What a static link of a Rust staticlib needs from the C library.
 LDLIBS_A   := -lpthread -ldl -lm
 
+# Tests that `make test` runs after the core ones; each mk/*.mk fragment adds its own.
+TEST_TARGETS :=
+
 .PHONY: all build demo test deps lint header-check abi-check rust-test c-test \
         c-static-test clean
 
 all: build
+
+# One fragment per concern (C++, .NET, install, memory checks, fuzzing, benchmarks).
+include $(sort $(wildcard mk/*.mk))
 
 deps:
 	@.ci/install-deps.sh
@@ -39,7 +45,7 @@ demo: deps build $(BUILD)/teamsop-get
 
 # ---------------------------------------------------------------- tests
 
-test: deps lint header-check abi-check rust-test c-test c-static-test
+test: deps lint header-check abi-check rust-test c-test c-static-test $(TEST_TARGETS)
 	@echo "make test: all passed"
 
 lint:

@@ -3,7 +3,7 @@
 # documentation page through the C ABI, then creates a team and waits on its
 # Location, as a program would after a 202 Accepted.
 set -euo pipefail
-get=${TEAMSOP_GET:-build/teamsop-get}
+get=${TEAMSOP_GET:-out/teamsop-get}
 
 echo "== GET /beta/chats/{chat-id}/operations/{operation-id} on the emulator ($TEAMSOP_BASE_URL)"
 "$get" --base-url "$TEAMSOP_BASE_URL" \
