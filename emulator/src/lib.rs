@@ -1,0 +1,314 @@
+//! A small Microsoft Graph emulator for the endpoints libteamsop uses: a real
+//! HTTP/1.1 server (hyper) on loopback serving teamsAsyncOperation resources,
+//! with scripted answers and faults for tests. See the crate's README.
+//!
+//! ```no_run
+//! use teamsop_emulator::{Config, Emulator, Scenario, ScriptedResponse};
+//!
+//! let emu = Emulator::start(Config::default()).unwrap();
+//! emu.add_scenario(
+//!     Scenario::path("/beta/chats/c1/operations/o1")
+//!         .respond(ScriptedResponse::status(429).with_header("Retry-After", "1"))
+//!         .respond(ScriptedResponse::operation("seed")),
+//! );
+//! println!("{}", emu.base_url());
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod base64;
+mod config;
+mod conn;
+mod control;
+mod graph;
+mod respond;
+mod routes;
+mod scenario;
+mod script;
+mod server;
+mod state;
+mod store;
+mod tls;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use config::Config;
+pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
+pub use state::{RecordedRequest, Stats};
+
+use state::{State, Stop};
+use store::Store;
+
+/// The chat id of the preloaded seed operation.
+pub const SEED_CHAT_ID: &str = store::SEED_CHAT;
+/// The id of the preloaded seed operation.
+pub const SEED_OPERATION_ID: &str = store::SEED_OP;
+/// The preloaded team id.
+pub const TEAM_ID: &str = store::TEAM;
+/// The seed operation's body, as served.
+pub const SEED_BODY: &[u8] = store::SEED_BODY;
+
+/// A running emulator. Dropping it stops the server: the listener and every
+/// connection are closed and its threads joined.
+pub struct Emulator {
+    state: Arc<State>,
+    addr: SocketAddr,
+    base_url: String,
+    ca_pem: Option<String>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
+/// Checks and compiles scenarios, naming the culprit on error.
+pub(crate) fn compile_all(
+    store: &Store,
+    list: &[Scenario],
+) -> Result<Vec<Arc<scenario::Compiled>>, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.compile(store).map(Arc::new).map_err(|e| {
+                if list.len() == 1 {
+                    format!("scenario: {e}")
+                } else {
+                    format!("scenario {i}: {e}")
+                }
+            })
+        })
+        .collect()
+}
+
+/// Writes `contents` to `path` through a temporary name and a rename, so a
+/// reader never sees a partial file.
+fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn bind(addr: SocketAddr) -> io::Result<StdTcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    // A deep backlog: benchmarks open many connections at once.
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+impl Emulator {
+    /// Starts an emulator on its own threads; it is listening when this returns.
+    ///
+    /// Fails when `bind` is not a loopback address, when a scenario is
+    /// invalid, or when the port cannot be bound or a file written.
+    pub fn start(config: Config) -> io::Result<Emulator> {
+        if !config.bind.is_loopback() {
+            return Err(invalid(format!(
+                "{} is not a loopback address; the emulator listens on loopback only",
+                config.bind
+            )));
+        }
+        let store = Store::new(config.progress_polls);
+        let scenarios = compile_all(&store, &config.scenarios).map_err(invalid)?;
+        let tls = if config.tls {
+            Some(tls::setup()?)
+        } else {
+            None
+        };
+        if let Some(path) = &config.ca_out {
+            let Some(t) = &tls else {
+                return Err(invalid("ca_out needs tls"));
+            };
+            write_atomically(path, t.ca_pem.as_bytes())?;
+        }
+
+        let std_listener = bind(SocketAddr::new(config.bind, config.port))?;
+        let addr = std_listener.local_addr()?;
+        let state = Arc::new(State::new(
+            config.token.clone(),
+            store,
+            scenarios,
+            config.record_requests,
+        ));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let acceptor = tls.map(|t| t.acceptor);
+        let server_state = state.clone();
+        let workers = config.worker_threads.max(1);
+        let handle_signals = config.handle_signals;
+        // The runtime is made, run and dropped on its own thread: dropping a
+        // runtime from inside another one (an async test) would panic.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("teamsop-emulator-main".to_owned())
+            .spawn(move || {
+                let setup = || -> io::Result<_> {
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(workers)
+                        .thread_name("teamsop-emulator")
+                        .enable_all()
+                        .build()?;
+                    let guard = runtime.enter();
+                    let listener = tokio::net::TcpListener::from_std(std_listener)?;
+                    // Registered before `start` returns, so that a signal sent
+                    // right after the listening line is handled.
+                    let signals = if handle_signals {
+                        Some(server::Signals::register()?)
+                    } else {
+                        None
+                    };
+                    drop(guard);
+                    Ok((runtime, listener, signals))
+                };
+                let (runtime, listener, signals) = match setup() {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                runtime.block_on(server::run(listener, server_state, acceptor, signals));
+                // Whatever still runs (connections past the grace period) is dropped.
+                runtime.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        let started = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the emulator thread died")));
+        let mut emulator = Emulator {
+            state,
+            addr,
+            base_url,
+            ca_pem,
+            thread: Some(thread),
+        };
+        if let Err(e) = started {
+            if let Some(t) = emulator.thread.take() {
+                let _ = t.join();
+            }
+            return Err(e);
+        }
+        if let Some(path) = &config.port_file {
+            // On error, dropping `emulator` stops the server.
+            write_atomically(path, format!("{}\n", addr.port()).as_bytes())?;
+        }
+        Ok(emulator)
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS, `[::1]` on IPv6).
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bearer token it accepts.
+    pub fn token(&self) -> &str {
+        &self.state.token
+    }
+
+    /// The CA certificate (PEM) to trust, with TLS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// Loads a scenario; one for the same path and method replaces the earlier.
+    ///
+    /// # Panics
+    ///
+    /// When the scenario is invalid (see [`Emulator::try_add_scenario`]).
+    pub fn add_scenario(&self, scenario: Scenario) {
+        if let Err(e) = self.try_add_scenario(scenario) {
+            panic!("invalid scenario: {e}");
+        }
+    }
+
+    /// Loads a scenario, or says why it is invalid.
+    pub fn try_add_scenario(&self, scenario: Scenario) -> Result<(), String> {
+        let list = compile_all(&self.state.store, std::slice::from_ref(&scenario))?;
+        self.state.scripts.add(list);
+        Ok(())
+    }
+
+    /// Loads scenarios from JSON: one object or an array.
+    pub fn add_scenarios_json(&self, json: &str) -> Result<(), String> {
+        let list = Scenario::from_json(json)?;
+        let compiled = compile_all(&self.state.store, &list)?;
+        self.state.scripts.add(compiled);
+        Ok(())
+    }
+
+    /// Removes every scenario.
+    pub fn clear_scenarios(&self) {
+        self.state.scripts.clear();
+    }
+
+    /// Every Graph request received so far (control requests excluded).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.state.clear_requests();
+    }
+
+    /// Connections accepted and Graph requests received.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
+    }
+
+    /// Scenarios (back to those of the [`Config`]), records, counters and
+    /// created operations back to the start.
+    pub fn reset(&self) {
+        self.state.reset();
+    }
+
+    /// Blocks until the server stops (`POST /_emulator/shutdown`, or a signal
+    /// with [`Config::handle_signals`]).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops the server now (the same as dropping it).
+    pub fn shutdown(self) {}
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.state.request_stop(Stop::Now);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
