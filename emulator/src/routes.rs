@@ -62,6 +62,7 @@ pub(crate) async fn handle(
         Version::Beta
     };
     if let Some(p) = state.scripts.answer(&parts.method, raw, &decoded) {
+        state.note_scripted();
         return respond::scripted(p, &parts.headers, version, &ids, &ctrl).await;
     }
     if let Some(resp) = check_token(&state.token, &parts.headers, &ids) {

@@ -46,6 +46,9 @@ pub struct Stats {
     pub connections: u64,
     /// Graph requests received (control requests excluded).
     pub requests: u64,
+    /// Of those, the ones a scenario answered (a scripted or random response).
+    #[serde(default)]
+    pub scripted: u64,
 }
 
 /// How the server is asked to stop.
@@ -66,6 +69,7 @@ pub(crate) struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     connections: AtomicU64,
     request_count: AtomicU64,
+    scripted_count: AtomicU64,
     next_connection: AtomicU64,
     started: Instant,
     pub stop: watch::Sender<Stop>,
@@ -86,6 +90,7 @@ impl State {
             requests: Mutex::new(Vec::new()),
             connections: AtomicU64::new(0),
             request_count: AtomicU64::new(0),
+            scripted_count: AtomicU64::new(0),
             next_connection: AtomicU64::new(0),
             started: Instant::now(),
             stop: watch::Sender::new(Stop::Running),
@@ -145,10 +150,16 @@ impl State {
             .clear();
     }
 
+    /// Counts a request answered by a scenario.
+    pub(crate) fn note_scripted(&self) {
+        self.scripted_count.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             connections: self.connections.load(Ordering::Relaxed),
             requests: self.request_count.load(Ordering::Relaxed),
+            scripted: self.scripted_count.load(Ordering::Relaxed),
         }
     }
 
@@ -158,6 +169,7 @@ impl State {
         self.clear_requests();
         self.connections.store(0, Ordering::Relaxed);
         self.request_count.store(0, Ordering::Relaxed);
+        self.scripted_count.store(0, Ordering::Relaxed);
         self.store.reset();
     }
 

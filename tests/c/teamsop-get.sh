@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Tests the teamsop-get command line example against the Graph emulator.
+#
+#   scripts/with-emulator.sh -- tests/c/teamsop-get.sh build/teamsop-get
+#
+# Needs TEAMSOP_BASE_URL and TEAMSOP_TOKEN (and TEAMSOP_CA_FILE with --tls), as
+# exported by scripts/with-emulator.sh. Prints a summary; exits 1 on any failure.
+set -uo pipefail
+
+cli=${1:-}
+if [ -z "$cli" ] || [ ! -x "$cli" ]; then
+  echo "usage: $0 PATH/TO/teamsop-get (run under scripts/with-emulator.sh)" >&2
+  exit 2
+fi
+: "${TEAMSOP_BASE_URL:?run under scripts/with-emulator.sh}"
+: "${TEAMSOP_TOKEN:?run under scripts/with-emulator.sh}"
+: "${TEAMSOP_EMULATOR_URL:?run under scripts/with-emulator.sh}"
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+fixture="$root/tests/fixtures/seed-operation.json"
+[ -r "$fixture" ] || { echo "$0: cannot read $fixture" >&2; exit 2; }
+
+SEED_CHAT='19:c253a29b5f694b55a6baad8e83510af7@thread.v2'
+SEED_OP='2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-887e-4972-ac3e-bd578e38232e-cf58835e-43f0-4fc1-825e-5de55630e7e4'
+TEAM='8b081ef6-4792-4def-b2c9-c363a1bf41d5'
+WRONG_TOKEN='sekret-wrong-token-123'
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out="$work/out"
+err="$work/err"
+: >"$work/all-output"
+
+# The emulator's base URL, and its CA over https.
+target=(--base-url "$TEAMSOP_BASE_URL")
+if [ -n "${TEAMSOP_CA_FILE:-}" ]; then
+  target+=(--ca-file "$TEAMSOP_CA_FILE")
+fi
+
+checks=0
+failures=0
+current=""
+
+pass() { checks=$((checks + 1)); }
+fail() {
+  checks=$((checks + 1))
+  failures=$((failures + 1))
+  echo "FAIL [$current]: $*" >&2
+  echo "  stdout:" >&2; sed 's/^/    | /' "$out" | head -20 >&2
+  echo "  stderr:" >&2; sed 's/^/    | /' "$err" | head -20 >&2
+}
+
+# run NAME EXPECTED_STATUS COMMAND... : runs it, stdout to $out, stderr to $err.
+run() {
+  current=$1
+  local want=$2
+  shift 2
+  "$@" >"$out" 2>"$err" </dev/null
+  local status=$?
+  cat "$out" "$err" >>"$work/all-output"
+  if [ "$status" -eq "$want" ]; then pass; else fail "exit status $status, expected $want"; fi
+}
+
+# A line of the table: label padded to 24 columns, a space, the value.
+row() { printf '%-24s %s' "$1" "$2"; }
+expect_row() {
+  local line
+  line=$(row "$1" "$2")
+  if grep -Fxq -- "$line" "$out"; then pass; else fail "no stdout line '$line'"; fi
+}
+expect_stdout_has() { if grep -Fq -- "$1" "$out"; then pass; else fail "stdout lacks '$1'"; fi; }
+expect_stderr_has() { if grep -Fq -- "$1" "$err"; then pass; else fail "stderr lacks '$1'"; fi; }
+expect_stdout_empty() { if [ ! -s "$out" ]; then pass; else fail "stdout is not empty"; fi; }
+expect_stderr_empty() { if [ ! -s "$err" ]; then pass; else fail "stderr is not empty"; fi; }
+
+# ---------------------------------------------------------------- the seed, as a table
+run "table" 0 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row id "$SEED_OP"
+expect_row status succeeded
+expect_row operationType createChat
+expect_row createdDateTime '2021-05-27T21:23:41.9085453Z (unix ms 1622150621908)'
+expect_row lastActionDateTime '2021-05-27T21:23:45.1899277Z (unix ms 1622150625189)'
+expect_row attemptsCount 1
+expect_row targetResourceId "$SEED_CHAT"
+expect_row targetResourceLocation "/chats('$SEED_CHAT')"
+expect_row values '{"appIds":["1542629c-01b3-4a6d-8f76-1938b779e48d"]}'
+expect_row error -
+expect_stderr_empty
+cp "$out" "$work/table"
+
+# ---------------------------------------------------------------- --json: the body as received
+run "json" 0 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP" --json
+{ cat "$fixture"; echo; } >"$work/fixture-nl"
+if cmp -s "$out" "$fixture" || cmp -s "$out" "$work/fixture-nl"; then
+  pass
+else
+  fail "stdout is not the fixture's bytes"
+  diff <(cat "$fixture") "$out" | head -10 >&2
+fi
+
+# ---------------------------------------------------------------- --location
+run "location quoted" 0 "$cli" "${target[@]}" --location "/chats('$SEED_CHAT')/operations('$SEED_OP')"
+if cmp -s "$out" "$work/table"; then pass; else fail "not the same table as --chat/--operation"; fi
+run "location path form" 0 "$cli" "${target[@]}" --location "/beta/chats/$SEED_CHAT/operations/$SEED_OP"
+expect_row status succeeded
+run "location absolute" 0 "$cli" "${target[@]}" \
+  --location "$TEAMSOP_EMULATOR_URL/beta/teams('$TEAM')/operations('create-succeeded')"
+expect_row id create-succeeded
+expect_row operationType createTeam
+expect_row targetResourceId "$TEAM"
+run "location refused" 1 "$cli" "${target[@]}" --location "/users/x/operations/y"
+expect_stderr_has TEAMSOP_ERR_INVALID_ARGUMENT
+expect_stdout_empty
+run "location on another host" 1 "$cli" "${target[@]}" \
+  --location "http://evil.example/beta/chats/a/operations/b"
+expect_stderr_has TEAMSOP_ERR_INVALID_ARGUMENT
+
+# ---------------------------------------------------------------- team operations
+run "team failed" 0 "$cli" "${target[@]}" --team "$TEAM" --operation archive-failed
+expect_row status failed
+expect_row operationType archiveTeam
+expect_row error 'Conflict: The team is already archived.'
+run "team in progress" 0 "$cli" "${target[@]}" --team "$TEAM" --operation clone-in-progress
+expect_row status inProgress
+expect_row targetResourceId -
+
+# ---------------------------------------------------------------- --select
+run "select" 0 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP" --select status,error
+expect_row id -
+expect_row status succeeded
+expect_row operationType -
+expect_row attemptsCount -
+run "select refused" 1 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP" --select 'a b'
+expect_stderr_has TEAMSOP_ERR_INVALID_ARGUMENT
+
+# ---------------------------------------------------------------- --wait
+run "wait failed" 20 "$cli" "${target[@]}" --location "/teams('$TEAM')/operations('archive-failed')" \
+  --wait 10 --poll-ms 50
+expect_row status failed
+expect_stderr_has "poll 1: status=failed"
+run "wait quiet" 20 "$cli" "${target[@]}" --location "/teams('$TEAM')/operations('archive-failed')" \
+  --wait 10 --poll-ms 50 --quiet
+expect_stderr_empty
+if [[ "$TEAMSOP_EMULATOR_URL" == http://* ]]; then
+  # A new operation from POST /beta/teams (bash's /dev/tcp: no other HTTP client needed).
+  current="POST /beta/teams"
+  hostport=${TEAMSOP_EMULATOR_URL#http://}
+  location=""
+  if exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}"; then
+    printf 'POST /beta/teams HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' \
+      "$hostport" "$TEAMSOP_TOKEN" >&3
+    location=$(tr -d '\r' <&3 | sed -n 's/^[Ll]ocation: //p')
+    exec 3<&-
+  fi
+  if [ -n "$location" ]; then pass; else fail "no Location from POST /beta/teams"; fi
+  run "wait created" 0 "$cli" "${target[@]}" --location "$location" --wait 10 --poll-ms 50
+  expect_row status succeeded
+  expect_row operationType createTeam
+  expect_stderr_has "poll 1: status=notStarted"
+  expect_stderr_has "poll 2: status=inProgress"
+  expect_stderr_has "poll 3: status=succeeded"
+  expect_stderr_has "done after 3 poll(s): succeeded"
+fi
+run "wait not found" 6 "$cli" "${target[@]}" --location "/teams('$TEAM')/operations('nope')" \
+  --wait 1 --poll-ms 50 --quiet
+expect_stderr_has TEAMSOP_ERR_NOT_FOUND
+
+# ---------------------------------------------------------------- failures
+run "unknown operation" 6 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation no-such-operation
+expect_stdout_empty
+expect_stderr_has TEAMSOP_ERR_NOT_FOUND
+expect_stderr_has "graph code:        NotFound"
+expect_stderr_has "http status:       404"
+expect_stderr_has "request-id:"
+expect_stderr_has "client-request-id:"
+run "forbidden" 5 "$cli" "${target[@]}" --team forbidden --operation x
+expect_stderr_has "graph code:        Forbidden"
+run "wrong token" 4 env TEAMSOP_TOKEN="$WRONG_TOKEN" "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has TEAMSOP_ERR_UNAUTHORIZED
+expect_stderr_has "graph code:        InvalidAuthenticationToken"
+run "base URL refused" 1 "$cli" --base-url http://evil.example/beta --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has TEAMSOP_ERR_INVALID_ARGUMENT
+run "token with a newline" 1 env TEAMSOP_TOKEN="$WRONG_TOKEN
+x" "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stdout_empty
+
+# ---------------------------------------------------------------- the token's environment variable
+run "no token" 64 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has TEAMSOP_TOKEN
+expect_stdout_empty
+run "empty token" 64 env TEAMSOP_TOKEN= "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+run "token-env unset" 64 "$cli" "${target[@]}" --token-env TEAMSOP_TEST_NO_SUCH_VARIABLE \
+  --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has TEAMSOP_TEST_NO_SUCH_VARIABLE
+run "token-env" 0 env -u TEAMSOP_TOKEN TEAMSOP_TEST_OTHER_TOKEN="$TEAMSOP_TOKEN" "$cli" "${target[@]}" \
+  --token-env TEAMSOP_TEST_OTHER_TOKEN --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+
+# ---------------------------------------------------------------- usage errors: 64
+run "no arguments" 64 "$cli"
+expect_stderr_has "usage:"
+run "chat without operation" 64 "$cli" "${target[@]}" --chat "$SEED_CHAT"
+run "operation alone" 64 "$cli" "${target[@]}" --operation "$SEED_OP"
+run "chat and team" 64 "$cli" "${target[@]}" --chat a --team b --operation c
+run "location with ids" 64 "$cli" "${target[@]}" --location "/teams('a')/operations('b')" --chat a
+run "unknown option" 64 "$cli" "${target[@]}" --chat a --operation b --bogus
+run "missing value" 64 "$cli" "${target[@]}" --chat a --operation
+run "timeout not a number" 64 "$cli" "${target[@]}" --chat a --operation b --timeout soon
+run "timeout 0" 64 "$cli" "${target[@]}" --chat a --operation b --timeout 0
+run "wait without location" 64 "$cli" "${target[@]}" --chat a --operation b --wait 5
+run "wait 0" 64 "$cli" "${target[@]}" --location "/teams('a')/operations('b')" --wait 0
+run "unknown cloud" 64 "$cli" --cloud mars --chat a --operation b
+run "token on the command line" 64 "$cli" "${target[@]}" --token "$TEAMSOP_TOKEN" --chat a --operation b
+
+# ---------------------------------------------------------------- --version, --help
+run "version" 0 "$cli" --version
+if grep -Eq '^teamsop-get \(libteamsop [0-9]+\.[0-9]+\.[0-9]+\)$' "$out"; then pass; else fail "version line"; fi
+run "help" 0 "$cli" --help
+expect_stdout_has "usage: teamsop-get"
+
+# ---------------------------------------------------------------- the token is never printed
+current="token never printed"
+if grep -Fq -- "$TEAMSOP_TOKEN" "$work/all-output"; then
+  fail "TEAMSOP_TOKEN appears in the output of a command"
+  grep -Fn -- "$TEAMSOP_TOKEN" "$work/all-output" | head -5 >&2
+else
+  pass
+fi
+if grep -Fq -- "$WRONG_TOKEN" "$work/all-output"; then
+  fail "a token given in the environment appears in the output"
+else
+  pass
+fi
+
+echo "teamsop-get.sh: $checks check(s), $failures failed"
+if [ "$failures" -ne 0 ]; then
+  echo "FAILED"
+  exit 1
+fi
+echo "ALL PASSED"
