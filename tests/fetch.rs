@@ -177,12 +177,17 @@ fn hostile_ids_stay_one_path_segment() {
 }
 
 #[test]
-fn a_one_megabyte_id_is_sent_or_refused_cleanly() {
+fn a_one_megabyte_id_is_refused_before_sending() {
     let emu = emulator();
     let c = client(&emu);
     let id = "x".repeat(1 << 20);
     let e = c.get_team_operation(&id, "op").unwrap_err();
-    // hyper refuses a 1 MiB request line: the emulator closes or answers 4xx.
+    assert_eq!(kind(&e), teamsop::ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("URL of"), "{e}");
+    assert_eq!(emu.stats().requests, 0);
+    // The longest id that fits is sent.
+    let fits = "y".repeat(60_000);
+    let e = c.get_team_operation(&fits, "op").unwrap_err();
     assert!(
         matches!(
             kind(&e),

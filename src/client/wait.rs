@@ -71,7 +71,15 @@ pub(crate) fn wait(
         };
         match next_pause(retry_after, &mut interval, deadline, margin) {
             Some(pause) => thread::sleep(pause),
-            None => return Err(give_up),
+            None => {
+                // Our own pacing leaves no room for another poll: the wait still
+                // lasts until its deadline, as documented. (A Retry-After past the
+                // deadline, or a 404, ends it at once: waiting would not change it.)
+                if retry_after.is_none() && *give_up.kind() == ErrorKind::Timeout {
+                    thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                }
+                return Err(give_up);
+            }
         }
     }
 }

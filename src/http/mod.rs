@@ -10,6 +10,7 @@
 
 mod describe;
 mod lane;
+mod sigpipe;
 mod tls;
 
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ pub(crate) use tls::read_ca_file;
 
 use crate::error::Result;
 use lane::Lane;
+use sigpipe::SigpipeGuard;
 
 /// What one request carries besides its URL.
 pub(crate) struct Request<'a> {
@@ -73,6 +75,7 @@ impl Http {
 
     /// Sends `req` and reads the answer, on the calling thread.
     pub(crate) fn send(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
+        let _sigpipe = SigpipeGuard::new();
         let popped = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let lane = match popped {
             Some(lane) => lane,
@@ -84,6 +87,17 @@ impl Http {
             .unwrap_or_else(|e| e.into_inner())
             .push(lane);
         reply
+    }
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        // Closing connections may write (TLS close_notify) to a reset peer.
+        let _sigpipe = SigpipeGuard::new();
+        self.idle
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
