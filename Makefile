@@ -40,7 +40,8 @@ $(BUILD):
 $(BUILD)/teamsop-get: examples-c/teamsop-get.c include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO)
 
-demo: deps build $(BUILD)/teamsop-get
+demo: build $(BUILD)/teamsop-get
+	@.ci/install-deps.sh curl
 	@scripts/with-emulator.sh -- scripts/demo.sh
 
 # ---------------------------------------------------------------- tests

@@ -91,7 +91,10 @@ fn requests_and_stats() {
         .request("GET", "/_emulator/stats", &[], None)
         .unwrap()
         .json();
-    assert_eq!(stats, serde_json::json!({"connections": 1, "requests": 2, "scripted": 0}));
+    assert_eq!(
+        stats,
+        serde_json::json!({"connections": 1, "requests": 2, "scripted": 0})
+    );
     let r = conn
         .request("DELETE", "/_emulator/requests", &[], None)
         .unwrap();

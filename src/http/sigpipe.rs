@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_sigpipe_raised_inside_is_consumed() {
-        let _outer = std::thread::spawn(|| {
+        std::thread::spawn(|| {
             {
                 let _guard = SigpipeGuard::new();
                 // SAFETY: raising a signal on this thread while it is blocked
