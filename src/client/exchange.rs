@@ -30,10 +30,7 @@ pub(crate) fn get_operation(settings: &Settings, url: &Url, deadline: Instant) -
     let token = settings.token.as_ref().ok_or_else(|| {
         Error::invalid("no access token is set (teamsop_client_set_token); nothing was sent")
     })?;
-    let redact = |e: Error| -> Error {
-        let message = token.redact(e.message());
-        Error::new(e.kind().clone(), message).with_trace(e.trace())
-    };
+    let redact = |e: Error| e.map_text(|text| token.redact(text));
     let http = settings.http()?;
     let mut call = Call {
         settings,
@@ -46,10 +43,9 @@ pub(crate) fn get_operation(settings: &Settings, url: &Url, deadline: Instant) -
         deadline,
     };
     let operation = call.run(url).map_err(redact)?;
-    Ok(Fetched {
-        operation,
-        trace: call.trace,
-    })
+    let mut trace = call.trace;
+    trace.request_id = trace.request_id.map(|id| token.redact(&id));
+    Ok(Fetched { operation, trace })
 }
 
 struct Call<'a> {

@@ -68,6 +68,7 @@ pub struct Operation {
 
 /// The body as serde sees it; strings borrow from the body where they can.
 #[derive(Deserialize)]
+#[serde(rename = "teamsAsyncOperation")]
 struct Wire<'a> {
     #[serde(rename = "@odata.context", borrow, default)]
     odata_context: Option<Cow<'a, str>>,
@@ -94,6 +95,7 @@ struct Wire<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename = "operationError")]
 struct WireError<'a> {
     #[serde(borrow, default)]
     code: Option<Cow<'a, str>>,
