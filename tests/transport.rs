@@ -286,3 +286,22 @@ fn clouds_set_their_beta_roots() {
     assert_eq!(kind(&e), ErrorKind::InvalidArgument);
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_not_reused() {
+    let first = emulator();
+    let port = first.addr().port();
+    let c = client(&first);
+    c.set_max_retries(0).unwrap();
+    c.get_chat_operation(SEED_CHAT_ID, SEED_OPERATION_ID)
+        .unwrap();
+    // The server goes away, closing the kept-alive connection while the client
+    // is idle; a new server takes the same port.
+    drop(first);
+    std::thread::sleep(Duration::from_millis(50));
+    let second = Emulator::start(Config::default().port(port).worker_threads(1)).unwrap();
+    // No retry allowed: the pool must not hand out the dead connection.
+    c.get_chat_operation(SEED_CHAT_ID, SEED_OPERATION_ID)
+        .unwrap();
+    assert_eq!(second.stats().requests, 1);
+}

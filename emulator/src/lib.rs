@@ -113,6 +113,9 @@ fn bind(addr: SocketAddr) -> io::Result<StdTcpListener> {
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
+    // A restarted emulator can take its port back while old connections of the
+    // previous one sit in TIME_WAIT (tests restart servers under a live client).
+    socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     // A deep backlog: benchmarks open many connections at once.
     socket.listen(1024)?;

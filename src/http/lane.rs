@@ -63,7 +63,6 @@ impl Lane {
         // (a server closing a kept-alive connection), so the pool does not hand
         // out a dead one.
         tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
 
         let mut builder = self
             .client
