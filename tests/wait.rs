@@ -268,3 +268,47 @@ fn post_team(emu: &teamsop_emulator::Emulator) -> String {
         .trim()
         .to_owned()
 }
+
+#[test]
+fn deadline_during_a_get_reports_the_last_answer() {
+    let emu = emulator();
+    script(
+        &emu,
+        json!([
+            { "path": "/beta/teams/t/operations/slow", "responses": [op("inProgress"),
+                {"status": 200, "operation": "seed", "delay_ms": 5000}] },
+            { "path": "/beta/teams/t/operations/gone", "responses": [
+                {"status": 404, "json": {"error": {"code": "NotFound", "message": "not yet"}}},
+                {"status": 404, "delay_ms": 5000}] },
+        ]),
+    );
+    let c = fast_client(&emu);
+    let e = c
+        .wait(
+            "/teams('t')/operations('slow')",
+            Duration::from_millis(300),
+            |_| true,
+        )
+        .unwrap_err();
+    assert_eq!(kind(&e), ErrorKind::Timeout, "{e}");
+    assert_eq!(
+        e.http_status(),
+        Some(200),
+        "the last answer, not the GET cut short"
+    );
+    assert!(e.message().contains("last status: inProgress"), "{e}");
+
+    let e = c
+        .wait(
+            "/teams('t')/operations('gone')",
+            Duration::from_millis(300),
+            |_| true,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(kind(&e), ErrorKind::Http { status: 404, .. }),
+        "still 404 at the deadline: {e}"
+    );
+    assert_eq!(e.graph_code(), Some("NotFound"));
+    assert_eq!(e.http_status(), Some(404));
+}

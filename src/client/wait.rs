@@ -32,8 +32,10 @@ pub(crate) fn wait(
     let deadline = start + timeout;
     let margin = LAST_POLL_MARGIN.min(timeout / 10);
     let mut interval = first_interval;
-    let mut trace: Trace;
+    // What the last answer said, for the result if the deadline cuts a GET short.
+    let mut trace = Trace::default();
     let mut last_status: Option<String> = None;
+    let mut not_found: Option<Error> = None;
 
     loop {
         // The outcome to report if no further poll fits before the deadline.
@@ -43,6 +45,7 @@ pub(crate) fn wait(
                 trace: t,
             }) => {
                 trace = t;
+                not_found = None;
                 last_status = operation.status_str().map(str::to_owned);
                 if !on_poll(&operation) {
                     return Err(Error::new(
@@ -62,10 +65,17 @@ pub(crate) fn wait(
             // Graph may not show a new operation at once: poll again for a while.
             Err(e) if is_not_found(&e) && start.elapsed() < NOT_VISIBLE_GRACE => {
                 trace = e.trace().clone();
+                not_found = Some(e.clone());
                 (trace.retry_after, e)
             }
+            // The deadline cut a GET short: report the last answer actually had.
             Err(e) if *e.kind() == ErrorKind::Timeout && Instant::now() >= deadline => {
-                return Err(timed_out(timeout, last_status.as_deref(), e.trace()));
+                return Err(match not_found {
+                    Some(still_missing) => still_missing,
+                    None => {
+                        timed_out(timeout, last_status.as_deref(), &trace).with_trace(e.trace())
+                    }
+                });
             }
             Err(e) => return Err(e),
         };

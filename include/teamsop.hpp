@@ -1,0 +1,767 @@
+/*
+ * teamsop.hpp: a header-only C++17 wrapper over libteamsop's C ABI (teamsop.h).
+ *
+ * Follow Microsoft Teams asynchronous operations through Microsoft Graph:
+ *
+ *     teamsop::Client client(token);
+ *     teamsop::Operation op = client.wait(location, std::chrono::minutes(2),
+ *         [](const teamsop::OperationView& now) {
+ *           std::cerr << now.status_str().value_or("-") << '\n';  // each poll
+ *         });
+ *     if (op.status() == teamsop::Status::Succeeded) { ... }
+ *
+ * What it adds to the C ABI, and nothing more:
+ * - Ownership: `Client` and `Operation` own their handles (move-only; the
+ *   destructor frees). A moved-from object holds no handle: it is safe to
+ *   destroy, assign to, and read (accessors give the "absent" values); a call
+ *   through a moved-from `Client` throws `Error` with `Result::InvalidArgument`
+ *   (the C layer receives NULL).
+ * - Failures: every failing call throws `teamsop::Error` (a std::runtime_error)
+ *   carrying the result, the HTTP status, Graph's error code, request-id,
+ *   client-request-id and message, copied out of the thread's `teamsop_last_*`
+ *   state at the moment of the failure (those C strings only live until the
+ *   next failing call). Nothing else is thrown by this wrapper, except
+ *   std::bad_alloc and, from `Client::wait`, whatever your callback throws.
+ * - Strings: accessors return `std::string_view`s into the operation, valid
+ *   while the operation lives (until it is destroyed or assigned to); a field
+ *   that is absent or JSON null is `std::nullopt`. Strings passed in are copied
+ *   (they need no NUL terminator); one containing a NUL byte is refused with
+ *   `Result::InvalidArgument` by the wrapper itself, and nothing is sent.
+ * - Durations are std::chrono durations; times are available both as raw Unix
+ *   milliseconds and as std::chrono::system_clock::time_point.
+ *
+ * Threads: as in C. One `Client` may be used from any number of threads at once,
+ * setters included (but not moved, assigned or destroyed while in use). An
+ * `Operation` is immutable and may be read from any thread, but not destroyed or
+ * assigned to while another thread reads it. Errors are captured on the thread of
+ * the failing call, so they are always that call's.
+ *
+ * Link with -lteamsop (or libteamsop.a -lpthread -ldl -lm).
+ */
+#ifndef TEAMSOP_HPP
+#define TEAMSOP_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "teamsop.h"
+
+namespace teamsop {
+
+// ------------------------------------------------------------------ enums
+
+/// The result of a call, `teamsop_result` value for value. Stable: values are
+/// never renumbered. `Ok` is never thrown; every other value is an `Error`'s.
+enum class Result : std::uint32_t {
+  Ok = 0,               ///< Success.
+  InvalidArgument = 1,  ///< NULL/empty/non-UTF-8/NUL-containing argument, bad URL, Location or setting. Nothing was sent.
+  Transport = 2,        ///< DNS, connect, TLS, a reset or a truncated body.
+  Timeout = 3,          ///< The request timeout, or `Client::wait`'s deadline, passed.
+  Unauthorized = 4,     ///< HTTP 401: the token is missing, expired or for another audience.
+  Forbidden = 5,        ///< HTTP 403: the token lacks a permission.
+  NotFound = 6,         ///< HTTP 404: no such chat, team or operation.
+  Throttled = 7,        ///< HTTP 429 still returned after the retries.
+  Http = 8,             ///< Any other non-2xx status (after the retries, for 503 and 504).
+  Parse = 9,            ///< The body is not a teamsAsyncOperation JSON object.
+  TooLarge = 10,        ///< The body is larger than the client's cap.
+  Cancelled = 11,       ///< `Client::wait`'s callback asked to stop.
+  Internal = 12,        ///< A bug, caught at the boundary; the process is unharmed.
+};
+
+/// Graph's teamsAsyncOperationStatus, `teamsop_status` value for value, plus the
+/// library's own `Unrecognized` (read `status_str()`) and `Absent`.
+enum class Status : std::uint32_t {
+  Invalid = 0,             ///< `invalid`
+  NotStarted = 1,          ///< `notStarted`
+  InProgress = 2,          ///< `inProgress`
+  Succeeded = 3,           ///< `succeeded`
+  Failed = 4,              ///< `failed`
+  UnknownFutureValue = 5,  ///< `unknownFutureValue`
+  Unrecognized = 6,        ///< A string this version does not know: read `status_str()`.
+  Absent = 7,              ///< Not in the response (null, or left out by `$select`), or no operation.
+};
+
+/// Graph's teamsAsyncOperationType (beta), `teamsop_type` value for value, plus
+/// `Unrecognized` (read `type_str()`) and `Absent`.
+enum class Type : std::uint32_t {
+  Invalid = 0,             ///< `invalid`
+  CloneTeam = 1,           ///< `cloneTeam`
+  ArchiveTeam = 2,         ///< `archiveTeam`
+  UnarchiveTeam = 3,       ///< `unarchiveTeam`
+  CreateTeam = 4,          ///< `createTeam`
+  UnknownFutureValue = 5,  ///< `unknownFutureValue`
+  TeamifyGroup = 6,        ///< `teamifyGroup`
+  CreateChannel = 7,       ///< `createChannel`
+  CreateChat = 8,          ///< `createChat`
+  ArchiveChannel = 9,      ///< `archiveChannel`
+  UnarchiveChannel = 10,   ///< `unarchiveChannel`
+  Unrecognized = 11,       ///< A string this version does not know: read `type_str()`.
+  Absent = 12,             ///< Not in the response, or no operation.
+};
+
+/// National clouds for `Client::set_cloud`, `teamsop_cloud` value for value.
+enum class Cloud : std::uint32_t {
+  Global = 0,    ///< https://graph.microsoft.com (the default)
+  UsGov = 1,     ///< https://graph.microsoft.us (US Government L4, GCC High)
+  UsGovDod = 2,  ///< https://dod-graph.microsoft.us (US Government L5, DoD)
+  China = 3,     ///< https://microsoftgraph.chinacloudapi.cn (operated by 21Vianet)
+};
+
+// Each C++ enumerator is the C one: checked here, at compile time.
+#define TEAMSOP_HPP_SAME_(cpp, c) \
+  static_assert(static_cast<std::uint32_t>(cpp) == static_cast<std::uint32_t>(c), #cpp " != " #c)
+TEAMSOP_HPP_SAME_(Result::Ok, TEAMSOP_OK);
+TEAMSOP_HPP_SAME_(Result::InvalidArgument, TEAMSOP_ERR_INVALID_ARGUMENT);
+TEAMSOP_HPP_SAME_(Result::Transport, TEAMSOP_ERR_TRANSPORT);
+TEAMSOP_HPP_SAME_(Result::Timeout, TEAMSOP_ERR_TIMEOUT);
+TEAMSOP_HPP_SAME_(Result::Unauthorized, TEAMSOP_ERR_UNAUTHORIZED);
+TEAMSOP_HPP_SAME_(Result::Forbidden, TEAMSOP_ERR_FORBIDDEN);
+TEAMSOP_HPP_SAME_(Result::NotFound, TEAMSOP_ERR_NOT_FOUND);
+TEAMSOP_HPP_SAME_(Result::Throttled, TEAMSOP_ERR_THROTTLED);
+TEAMSOP_HPP_SAME_(Result::Http, TEAMSOP_ERR_HTTP);
+TEAMSOP_HPP_SAME_(Result::Parse, TEAMSOP_ERR_PARSE);
+TEAMSOP_HPP_SAME_(Result::TooLarge, TEAMSOP_ERR_TOO_LARGE);
+TEAMSOP_HPP_SAME_(Result::Cancelled, TEAMSOP_ERR_CANCELLED);
+TEAMSOP_HPP_SAME_(Result::Internal, TEAMSOP_ERR_INTERNAL);
+TEAMSOP_HPP_SAME_(Status::Invalid, TEAMSOP_STATUS_INVALID);
+TEAMSOP_HPP_SAME_(Status::NotStarted, TEAMSOP_STATUS_NOT_STARTED);
+TEAMSOP_HPP_SAME_(Status::InProgress, TEAMSOP_STATUS_IN_PROGRESS);
+TEAMSOP_HPP_SAME_(Status::Succeeded, TEAMSOP_STATUS_SUCCEEDED);
+TEAMSOP_HPP_SAME_(Status::Failed, TEAMSOP_STATUS_FAILED);
+TEAMSOP_HPP_SAME_(Status::UnknownFutureValue, TEAMSOP_STATUS_UNKNOWN_FUTURE_VALUE);
+TEAMSOP_HPP_SAME_(Status::Unrecognized, TEAMSOP_STATUS_UNRECOGNIZED);
+TEAMSOP_HPP_SAME_(Status::Absent, TEAMSOP_STATUS_ABSENT);
+TEAMSOP_HPP_SAME_(Type::Invalid, TEAMSOP_TYPE_INVALID);
+TEAMSOP_HPP_SAME_(Type::CloneTeam, TEAMSOP_TYPE_CLONE_TEAM);
+TEAMSOP_HPP_SAME_(Type::ArchiveTeam, TEAMSOP_TYPE_ARCHIVE_TEAM);
+TEAMSOP_HPP_SAME_(Type::UnarchiveTeam, TEAMSOP_TYPE_UNARCHIVE_TEAM);
+TEAMSOP_HPP_SAME_(Type::CreateTeam, TEAMSOP_TYPE_CREATE_TEAM);
+TEAMSOP_HPP_SAME_(Type::UnknownFutureValue, TEAMSOP_TYPE_UNKNOWN_FUTURE_VALUE);
+TEAMSOP_HPP_SAME_(Type::TeamifyGroup, TEAMSOP_TYPE_TEAMIFY_GROUP);
+TEAMSOP_HPP_SAME_(Type::CreateChannel, TEAMSOP_TYPE_CREATE_CHANNEL);
+TEAMSOP_HPP_SAME_(Type::CreateChat, TEAMSOP_TYPE_CREATE_CHAT);
+TEAMSOP_HPP_SAME_(Type::ArchiveChannel, TEAMSOP_TYPE_ARCHIVE_CHANNEL);
+TEAMSOP_HPP_SAME_(Type::UnarchiveChannel, TEAMSOP_TYPE_UNARCHIVE_CHANNEL);
+TEAMSOP_HPP_SAME_(Type::Unrecognized, TEAMSOP_TYPE_UNRECOGNIZED);
+TEAMSOP_HPP_SAME_(Type::Absent, TEAMSOP_TYPE_ABSENT);
+TEAMSOP_HPP_SAME_(Cloud::Global, TEAMSOP_CLOUD_GLOBAL);
+TEAMSOP_HPP_SAME_(Cloud::UsGov, TEAMSOP_CLOUD_US_GOV);
+TEAMSOP_HPP_SAME_(Cloud::UsGovDod, TEAMSOP_CLOUD_US_GOV_DOD);
+TEAMSOP_HPP_SAME_(Cloud::China, TEAMSOP_CLOUD_CHINA);
+#undef TEAMSOP_HPP_SAME_
+
+// ------------------------------------------------------------------ library
+
+/// The library's version, "MAJOR.MINOR.PATCH". A view of a static string.
+/// Thread-safe; never throws.
+inline std::string_view version() noexcept { return teamsop_version(); }
+
+/// The name of a result, e.g. "TEAMSOP_ERR_NOT_FOUND"; a value outside the enum
+/// gives "TEAMSOP_ERR_UNKNOWN". A view of a static string. Thread-safe; never throws.
+inline std::string_view to_string(Result result) noexcept {
+  return teamsop_result_str(static_cast<std::uint32_t>(result));
+}
+
+// ------------------------------------------------------------------ errors
+
+/// A failed call. Thrown by every `Client` and `Operation` function that can fail.
+///
+/// Its fields are copies, taken on the failing thread right after the failure,
+/// of `teamsop_last_*`, so they stay valid however many calls follow. `what()`
+/// is "RESULT_NAME: message", e.g. "TEAMSOP_ERR_NOT_FOUND: ...". The message
+/// never contains the access token. Copying an Error never throws (the details
+/// are shared, immutable).
+class Error : public std::runtime_error {
+ public:
+  /// An error with the given fields (what the wrapper itself uses for
+  /// arguments it refuses before calling the library; you rarely need it).
+  Error(Result result, std::int32_t http_status, std::string message,
+        std::optional<std::string> graph_code = std::nullopt,
+        std::optional<std::string> request_id = std::nullopt,
+        std::optional<std::string> client_request_id = std::nullopt)
+      : std::runtime_error(std::string(to_string(result)) + ": " + message),
+        details_(std::make_shared<const Details>(Details{result, http_status, std::move(message),
+                                                         std::move(graph_code), std::move(request_id),
+                                                         std::move(client_request_id)})) {}
+
+  /// Captures this thread's `teamsop_last_*` state as an Error with `result`.
+  /// Call it right after the failing C call, on the same thread, before any
+  /// other libteamsop call can fail. Throws only std::bad_alloc.
+  static Error from_last_error(Result result) {
+    return Error(result, teamsop_last_http_status(), copy(teamsop_last_error_message()).value_or(""),
+                 copy(teamsop_last_graph_code()), copy(teamsop_last_request_id()),
+                 copy(teamsop_last_client_request_id()));
+  }
+
+  /// What failed (never `Result::Ok`).
+  Result result() const noexcept { return details_->result; }
+  /// The HTTP status of the last response received during the failing call
+  /// (200 after a `Result::Parse` of a 200 body); 0 when none was received.
+  std::int32_t http_status() const noexcept { return details_->http_status; }
+  /// Graph's `error.code`, e.g. "NotFound", when the answer carried one.
+  const std::optional<std::string>& graph_code() const noexcept { return details_->graph_code; }
+  /// Graph's `request-id` of the last response (header or `innerError`), if any.
+  const std::optional<std::string>& request_id() const noexcept { return details_->request_id; }
+  /// The `client-request-id` the failing call sent, if it sent a request.
+  const std::optional<std::string>& client_request_id() const noexcept {
+    return details_->client_request_id;
+  }
+  /// The library's message (without the result name `what()` starts with).
+  const std::string& message() const noexcept { return details_->message; }
+
+ private:
+  struct Details {
+    Result result;
+    std::int32_t http_status;
+    std::string message;
+    std::optional<std::string> graph_code;
+    std::optional<std::string> request_id;
+    std::optional<std::string> client_request_id;
+  };
+
+  static std::optional<std::string> copy(const char* text) {
+    if (text == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(text);
+  }
+
+  std::shared_ptr<const Details> details_;
+};
+
+/// Implementation details of the wrapper; not part of its API.
+namespace detail {
+
+/// Throws the thread's last error as an Error when `result` is not OK.
+inline void check(teamsop_result result) {
+  if (result != TEAMSOP_OK) {
+    throw Error::from_last_error(static_cast<Result>(result));
+  }
+}
+
+/// A NUL-terminated copy of `text`; Error(InvalidArgument) if it holds a NUL
+/// byte (C would silently read only up to it). `what` names the argument.
+inline std::string c_string(std::string_view text, const char* what) {
+  if (text.find('\0') != std::string_view::npos) {
+    throw Error(Result::InvalidArgument, 0, std::string(what) + " contains a NUL byte");
+  }
+  return std::string(text);
+}
+
+/// A duration as the C layer's uint32_t milliseconds. Negative or above
+/// UINT32_MAX ms is Error(InvalidArgument) (never truncated); 0 goes through,
+/// for the library to judge.
+inline std::uint32_t to_u32_ms(std::chrono::milliseconds duration, const char* what) {
+  auto ms = duration.count();
+  if (ms < 0 || static_cast<std::uint64_t>(ms) > std::numeric_limits<std::uint32_t>::max()) {
+    throw Error(Result::InvalidArgument, 0,
+                std::string(what) + " is out of range (0 to 4294967295 ms): " + std::to_string(ms) + " ms");
+  }
+  return static_cast<std::uint32_t>(ms);
+}
+
+/// A C string from an accessor as a view; NULL (absent) as nullopt.
+inline std::optional<std::string_view> view(const char* text) noexcept {
+  if (text == nullptr) {
+    return std::nullopt;
+  }
+  return std::string_view(text);
+}
+
+/// A `*_unix_ms` value; TEAMSOP_NO_TIME as nullopt.
+inline std::optional<std::int64_t> unix_ms(std::int64_t ms) noexcept {
+  if (ms == TEAMSOP_NO_TIME) {
+    return std::nullopt;
+  }
+  return ms;
+}
+
+/// A `*_unix_ms` value as a system_clock time point (whose epoch is the Unix
+/// epoch); nullopt for TEAMSOP_NO_TIME and for times system_clock cannot hold.
+inline std::optional<std::chrono::system_clock::time_point> time_point(std::int64_t ms) noexcept {
+  using std::chrono::system_clock;
+  constexpr auto max_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::duration::max()).count();
+  constexpr auto min_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::duration::min()).count();
+  if (ms == TEAMSOP_NO_TIME || ms > max_ms || ms < min_ms) {
+    return std::nullopt;
+  }
+  return system_clock::time_point(
+      std::chrono::duration_cast<system_clock::duration>(std::chrono::milliseconds(ms)));
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ operations
+
+/// The read accessors shared by `Operation` (owning) and `OperationView`
+/// (borrowed); take a `const OperationReader&` to accept either. Not created on
+/// its own. Every accessor is noexcept, works on an empty object (giving
+/// `std::nullopt`, `Status::Absent`, `Type::Absent`, `false` or `""`), and
+/// returns views that live as long as the underlying operation. Reading from
+/// several threads at once is safe.
+class OperationReader {
+ public:
+  /// The C handle (NULL when empty); still owned by this object or its owner.
+  const teamsop_operation* handle() const noexcept { return op_; }
+  /// True when this refers to an operation.
+  explicit operator bool() const noexcept { return op_ != nullptr; }
+
+  /// `id`, or nullopt when absent or null.
+  std::optional<std::string_view> id() const noexcept { return detail::view(teamsop_operation_id(op_)); }
+  /// `status` as an enum (`Unrecognized` for a string this version does not know, `Absent` when absent).
+  Status status() const noexcept { return static_cast<Status>(teamsop_operation_status(op_)); }
+  /// `status` as sent (e.g. "inProgress"), or nullopt when absent.
+  std::optional<std::string_view> status_str() const noexcept {
+    return detail::view(teamsop_operation_status_str(op_));
+  }
+  /// `operationType` as an enum (`Unrecognized` / `Absent` as for `status()`).
+  Type type() const noexcept { return static_cast<Type>(teamsop_operation_type(op_)); }
+  /// `operationType` as sent (e.g. "createChat"), or nullopt when absent.
+  std::optional<std::string_view> type_str() const noexcept {
+    return detail::view(teamsop_operation_type_str(op_));
+  }
+  /// `createdDateTime` as sent (ISO 8601), or nullopt when absent.
+  std::optional<std::string_view> created_date_time() const noexcept {
+    return detail::view(teamsop_operation_created_date_time(op_));
+  }
+  /// `lastActionDateTime` as sent (ISO 8601), or nullopt when absent.
+  std::optional<std::string_view> last_action_date_time() const noexcept {
+    return detail::view(teamsop_operation_last_action_date_time(op_));
+  }
+  /// `createdDateTime` in milliseconds since 1970-01-01T00:00:00Z (offsets
+  /// applied, sub-millisecond digits truncated), or nullopt when absent or unparseable.
+  std::optional<std::int64_t> created_unix_ms() const noexcept {
+    return detail::unix_ms(teamsop_operation_created_unix_ms(op_));
+  }
+  /// `lastActionDateTime` in Unix milliseconds, as `created_unix_ms()`.
+  std::optional<std::int64_t> last_action_unix_ms() const noexcept {
+    return detail::unix_ms(teamsop_operation_last_action_unix_ms(op_));
+  }
+  /// `created_unix_ms()` as a system_clock time point; nullopt also when the
+  /// time lies outside what system_clock can hold (with a nanosecond clock,
+  /// before 1677 or after 2262: read `created_unix_ms()` then).
+  std::optional<std::chrono::system_clock::time_point> created_time() const noexcept {
+    return detail::time_point(teamsop_operation_created_unix_ms(op_));
+  }
+  /// `last_action_unix_ms()` as a system_clock time point, as `created_time()`.
+  std::optional<std::chrono::system_clock::time_point> last_action_time() const noexcept {
+    return detail::time_point(teamsop_operation_last_action_unix_ms(op_));
+  }
+  /// `attemptsCount`, or nullopt when absent or null.
+  std::optional<std::int32_t> attempts_count() const noexcept {
+    std::int32_t count = teamsop_operation_attempts_count(op_);
+    if (count < 0) {
+      return std::nullopt;
+    }
+    return count;
+  }
+  /// `targetResourceId` (a chat id or a team id), or nullopt.
+  std::optional<std::string_view> target_resource_id() const noexcept {
+    return detail::view(teamsop_operation_target_resource_id(op_));
+  }
+  /// `targetResourceLocation` (an opaque relative path), or nullopt.
+  std::optional<std::string_view> target_resource_location() const noexcept {
+    return detail::view(teamsop_operation_target_resource_location(op_));
+  }
+  /// The `values` string as sent (itself a JSON document), or nullopt.
+  std::optional<std::string_view> values() const noexcept {
+    return detail::view(teamsop_operation_values(op_));
+  }
+  /// `error.code`, or nullopt when `error` or its code is null or absent.
+  std::optional<std::string_view> error_code() const noexcept {
+    return detail::view(teamsop_operation_error_code(op_));
+  }
+  /// `error.message`, or nullopt when `error` or its message is null or absent.
+  std::optional<std::string_view> error_message() const noexcept {
+    return detail::view(teamsop_operation_error_message(op_));
+  }
+  /// `@odata.context`, or nullopt.
+  std::optional<std::string_view> odata_context() const noexcept {
+    return detail::view(teamsop_operation_odata_context(op_));
+  }
+  /// The whole response body as received (UTF-8 JSON), for fields not
+  /// modelled; "" only when empty. `Operation::parse(json())` makes an owned copy.
+  std::string_view json() const noexcept {
+    const char* body = teamsop_operation_json(op_);
+    return body == nullptr ? std::string_view() : std::string_view(body);
+  }
+  /// True when the status is succeeded or failed; false otherwise and when empty.
+  bool is_terminal() const noexcept { return teamsop_operation_is_terminal(op_); }
+
+ protected:
+  OperationReader() noexcept = default;
+  explicit OperationReader(const teamsop_operation* op) noexcept : op_(op) {}
+  OperationReader(const OperationReader&) noexcept = default;
+  OperationReader& operator=(const OperationReader&) noexcept = default;
+  ~OperationReader() = default;
+
+  const teamsop_operation* op_ = nullptr;
+};
+
+/// A borrowed, read-only view of an operation owned elsewhere: the operation
+/// `Client::wait` hands its callback, or `Operation::view()`.
+///
+/// Cheap to copy; never frees anything. Valid only while the operation it views
+/// lives: in a wait callback, for the duration of the call only (to keep the
+/// operation, make an owned copy with `Operation::parse(view.json())`). All the
+/// accessors of `OperationReader` apply; none throws.
+class OperationView : public OperationReader {
+ public:
+  /// An empty view (reads as absent).
+  OperationView() noexcept = default;
+  /// A view of `op` (may be NULL), which stays owned by its owner.
+  explicit OperationView(const teamsop_operation* op) noexcept : OperationReader(op) {}
+  OperationView(const OperationView&) noexcept = default;
+  OperationView& operator=(const OperationView&) noexcept = default;
+  ~OperationView() = default;
+};
+
+/// One teamsAsyncOperation as received, owning its `teamsop_operation` (freed by
+/// the destructor). Move-only; a moved-from Operation is empty.
+///
+/// Immutable: may be read from any thread at once, but not destroyed or assigned
+/// to while another thread reads it. The string views its accessors return live
+/// until then. All the accessors of `OperationReader` apply; none throws.
+class Operation : public OperationReader {
+ public:
+  /// An empty operation (reads as absent).
+  Operation() noexcept = default;
+  /// Takes ownership of `owned` (may be NULL), a handle from this library that
+  /// nothing else will free.
+  explicit Operation(teamsop_operation* owned) noexcept : OperationReader(owned) {}
+  Operation(const Operation&) = delete;
+  Operation& operator=(const Operation&) = delete;
+  /// Takes `other`'s operation; `other` is left empty.
+  Operation(Operation&& other) noexcept : OperationReader(other.op_) { other.op_ = nullptr; }
+  /// Frees the operation held, then takes `other`'s; `other` is left empty.
+  /// Self-assignment is a no-op.
+  Operation& operator=(Operation&& other) noexcept {
+    if (this != &other) {
+      teamsop_free(mutable_handle());
+      op_ = other.op_;
+      other.op_ = nullptr;
+    }
+    return *this;
+  }
+  /// Frees the operation (`teamsop_free`), if any.
+  ~Operation() { teamsop_free(mutable_handle()); }
+
+  /// Parses a response body already in hand; no network. Reads exactly
+  /// `json.size()` bytes (no NUL needed; an empty view is a parse error).
+  /// Throws Error: `Result::Parse` for an empty buffer, bytes that are not
+  /// UTF-8, JSON that is not an object, a known field of the wrong type, or a
+  /// string field holding U+0000. Unknown fields are kept in `json()`. Thread-safe.
+  static Operation parse(std::string_view json) {
+    teamsop_operation* out = nullptr;
+    // A default string_view has a null data(): C would call that an invalid
+    // argument, while an empty buffer is a parse error. Keep it a parse error.
+    const char* bytes = json.data() != nullptr ? json.data() : "";
+    detail::check(teamsop_parse(bytes, json.size(), &out));
+    return Operation(out);
+  }
+
+  /// A borrowed view of this operation, valid while this Operation holds it.
+  OperationView view() const& noexcept { return OperationView(op_); }
+  /// Not on a temporary: the view would dangle at once.
+  OperationView view() const&& = delete;
+
+  /// Gives up ownership: returns the handle (free it with `teamsop_free`) and
+  /// leaves this Operation empty.
+  teamsop_operation* release() noexcept {
+    teamsop_operation* op = mutable_handle();
+    op_ = nullptr;
+    return op;
+  }
+
+ private:
+  // The base keeps a const pointer for views; an Operation owns its handle,
+  // which came to it non-const.
+  teamsop_operation* mutable_handle() const noexcept { return const_cast<teamsop_operation*>(op_); }
+};
+
+// ------------------------------------------------------------------ client
+
+/// A Graph client (`teamsop_client`): token, base URL, timeouts, retries and a
+/// connection pool. Owns its handle (freed, connections closed, by the
+/// destructor). Move-only; a moved-from Client is empty, and any call through it
+/// throws Error with `Result::InvalidArgument`.
+///
+/// Threads: every member function except move, assignment and destruction may
+/// be called from any number of threads at once on one Client, the setters
+/// included (a setting applies to requests that start after it returns).
+/// Operations obtained from a Client are independent of it and outlive it.
+///
+/// Errors: each function that can fail throws `teamsop::Error`; see the Result
+/// values each one names. Creating a client does no I/O.
+class Client {
+ public:
+  /// A client with no token yet (set one with `set_token` before fetching).
+  /// Defaults: global cloud, base URL https://graph.microsoft.com/beta, 30 s
+  /// request timeout, 3 retries, 1 MiB body cap, 1 s first poll interval.
+  /// Throws Error only if the library cannot create one.
+  Client() : client_(teamsop_client_new(nullptr)) {
+    if (client_ == nullptr) {
+      throw Error::from_last_error(Result::Internal);
+    }
+  }
+
+  /// A client with `access_token` (copied; sent only to the configured Graph
+  /// host, never in any message). Defaults as `Client()`. Throws Error
+  /// `Result::InvalidArgument` for an empty or non-UTF-8 token, or one with
+  /// characters an HTTP header cannot carry.
+  explicit Client(std::string_view access_token) {
+    std::string token = detail::c_string(access_token, "the access token");
+    client_ = teamsop_client_new(token.c_str());
+    if (client_ == nullptr) {
+      throw Error::from_last_error(Result::InvalidArgument);
+    }
+  }
+
+  /// Takes ownership of `owned` (may be NULL: an empty Client), a handle from
+  /// `teamsop_client_new` that nothing else will free.
+  static Client adopt(teamsop_client* owned) noexcept { return Client(owned, Adopt{}); }
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  /// Takes `other`'s client; `other` is left empty.
+  Client(Client&& other) noexcept : client_(std::exchange(other.client_, nullptr)) {}
+  /// Frees the client held, then takes `other`'s; `other` is left empty.
+  /// Self-assignment is a no-op. No other thread may be using either.
+  Client& operator=(Client&& other) noexcept {
+    if (this != &other) {
+      teamsop_client_free(client_);
+      client_ = std::exchange(other.client_, nullptr);
+    }
+    return *this;
+  }
+  /// Frees the client and closes its connections (`teamsop_client_free`).
+  /// No other thread may be using it.
+  ~Client() { teamsop_client_free(client_); }
+
+  /// The C handle (NULL when empty), still owned by this Client.
+  teamsop_client* handle() const noexcept { return client_; }
+  /// True when this holds a client (false once moved from or released).
+  explicit operator bool() const noexcept { return client_ != nullptr; }
+  /// Gives up ownership: returns the handle (free it with
+  /// `teamsop_client_free`) and leaves this Client empty.
+  teamsop_client* release() noexcept { return std::exchange(client_, nullptr); }
+
+  // ---------------------------------------------------------------- settings
+  // Each returns *this for chaining and throws Error on refusal (the setting is
+  // then unchanged). All are thread-safe.
+
+  /// Sets the bearer token (copied) for requests that start after this call.
+  /// Throws `InvalidArgument` for an empty or non-UTF-8 token or one with
+  /// characters an HTTP header cannot carry.
+  Client& set_token(std::string_view access_token) {
+    std::string token = detail::c_string(access_token, "the access token");
+    detail::check(teamsop_client_set_token(client_, token.c_str()));
+    return *this;
+  }
+  /// Clears the token: later fetches throw `InvalidArgument` until one is set.
+  Client& clear_token() {
+    detail::check(teamsop_client_set_token(client_, nullptr));
+    return *this;
+  }
+  /// Targets a national cloud's beta endpoint. `InvalidArgument` for a value
+  /// outside `Cloud`.
+  Client& set_cloud(Cloud cloud) {
+    detail::check(teamsop_client_set_cloud(client_, static_cast<std::uint32_t>(cloud)));
+    return *this;
+  }
+  /// Targets `base_url`, e.g. "https://graph.microsoft.us/beta": `https://`,
+  /// or `http://` on a loopback host; no user info, query or fragment.
+  /// `InvalidArgument` for a refused URL.
+  Client& set_base_url(std::string_view base_url) {
+    std::string url = detail::c_string(base_url, "the base URL");
+    detail::check(teamsop_client_set_base_url(client_, url.c_str()));
+    return *this;
+  }
+  /// Bounds each whole fetch, retries and their waits included (default 30 s).
+  /// Any duration that converts to milliseconds without loss is accepted
+  /// (e.g. std::chrono::seconds). `InvalidArgument` for 0, a negative value, or
+  /// more than 4294967295 ms.
+  Client& set_timeout(std::chrono::milliseconds timeout) {
+    detail::check(teamsop_client_set_timeout_ms(client_, detail::to_u32_ms(timeout, "the timeout")));
+    return *this;
+  }
+  /// How many times a GET answered 429, 503, 504, or reset before any response
+  /// byte, is tried again (0 to 10; default 3). `InvalidArgument` above 10.
+  Client& set_max_retries(std::uint32_t max_retries) {
+    detail::check(teamsop_client_set_max_retries(client_, max_retries));
+    return *this;
+  }
+  /// Caps the size of a response body (default 1 MiB); a larger one fails
+  /// with `TooLarge`. `InvalidArgument` for 0.
+  Client& set_max_body_bytes(std::size_t max_bytes) {
+    detail::check(teamsop_client_set_max_body_bytes(client_, max_bytes));
+    return *this;
+  }
+  /// The first pause between two polls of `wait` (default 1 s); pauses then
+  /// double up to 10 s. `InvalidArgument` for 0, negative, or more than
+  /// 4294967295 ms.
+  Client& set_poll_interval(std::chrono::milliseconds first_interval) {
+    detail::check(teamsop_client_set_poll_interval_ms(
+        client_, detail::to_u32_ms(first_interval, "the poll interval")));
+    return *this;
+  }
+  /// Trusts the certificates of a PEM file as well as the system's roots. The
+  /// file is read and checked now. `InvalidArgument` for a file that is
+  /// missing, unreadable, or holds no certificate.
+  Client& set_ca_file(std::string_view pem_path) {
+    std::string path = detail::c_string(pem_path, "the CA file path");
+    detail::check(teamsop_client_set_ca_file(client_, path.c_str()));
+    return *this;
+  }
+  /// Sets the OData `$select` of every GET, e.g. "status,error"; "" clears it.
+  /// Fields selected out read as absent. `InvalidArgument` for characters
+  /// other than letters, digits, `,` `.` `_` `/` `@`.
+  Client& set_select(std::string_view fields) {
+    std::string text = detail::c_string(fields, "the $select fields");
+    detail::check(teamsop_client_set_select(client_, text.c_str()));
+    return *this;
+  }
+  /// Clears the `$select`.
+  Client& clear_select() {
+    detail::check(teamsop_client_set_select(client_, nullptr));
+    return *this;
+  }
+
+  // ---------------------------------------------------------------- fetching
+  // Each blocks until done or the client timeout passes, and returns a new
+  // Operation owned by the caller. Errors (as Error::result()): InvalidArgument
+  // (empty client, an id that is empty, ".", ".." or holds a NUL, no token set:
+  // nothing is sent), then Transport, Timeout, Unauthorized, Forbidden,
+  // NotFound, Throttled, Http, Parse, TooLarge. Thread-safe.
+
+  /// `GET {base}/chats/{chat_id}/operations/{operation_id}`; each id is sent
+  /// percent-encoded as exactly one path segment.
+  Operation get(std::string_view chat_id, std::string_view operation_id) const {
+    std::string chat = detail::c_string(chat_id, "the chat id");
+    std::string op = detail::c_string(operation_id, "the operation id");
+    teamsop_operation* out = nullptr;
+    detail::check(teamsop_get(client_, chat.c_str(), op.c_str(), &out));
+    return Operation(out);
+  }
+
+  /// `GET {base}/teams/{team_id}/operations/{operation_id}`, as `get`.
+  Operation get_team_operation(std::string_view team_id, std::string_view operation_id) const {
+    std::string team = detail::c_string(team_id, "the team id");
+    std::string op = detail::c_string(operation_id, "the operation id");
+    teamsop_operation* out = nullptr;
+    detail::check(teamsop_get_team_operation(client_, team.c_str(), op.c_str(), &out));
+    return Operation(out);
+  }
+
+  /// GETs the operation a 202 answer's `Location` header names (every form
+  /// `teamsop_get_location` takes: "/teams('ID')/operations('OP')", the chat
+  /// form, "(ID)", "/teams/ID/operations/OP", with a version segment, or an
+  /// absolute URL on the client's own scheme, host and port). Anything else is
+  /// `InvalidArgument`, and nothing is sent. Otherwise as `get`.
+  Operation get_location(std::string_view location) const {
+    std::string loc = detail::c_string(location, "the location");
+    teamsop_operation* out = nullptr;
+    detail::check(teamsop_get_location(client_, loc.c_str(), &out));
+    return Operation(out);
+  }
+
+  /// Polls `location` (any form `get_location` takes) until the status is
+  /// succeeded or failed, and returns that operation either way (read its
+  /// status). The first pause is the poll interval, then pauses double up to
+  /// 10 s; a Retry-After wins; a 404 in the first 10 s is polled again.
+  ///
+  /// `on_poll` is any callable taking `const OperationView&` and returning
+  /// `bool` (true: keep waiting, false: stop) or `void` (keep waiting). It is
+  /// called on this thread with every operation received, the terminal one
+  /// included; the view is valid during the call only. It is taken by reference
+  /// and not copied; it may call into this library (its failures do not disturb
+  /// the wait's own error).
+  ///
+  /// Throws Error: `Cancelled` when `on_poll` returned false; `Timeout` when
+  /// `timeout` passed (it never sleeps past it); `NotFound` when a 404 outlasts
+  /// the first 10 s or the deadline; any other error of a GET as is;
+  /// `InvalidArgument` for an empty client, a refused location, or a timeout of
+  /// 0, negative, or over 4294967295 ms. If `on_poll` throws, the exception is
+  /// caught before it can reach the C library, the wait stops (no further poll),
+  /// and that same exception is rethrown from here once `teamsop_wait` has
+  /// returned. Thread-safe.
+  template <typename OnPoll>
+  Operation wait(std::string_view location, std::chrono::milliseconds timeout, OnPoll&& on_poll) const {
+    using Fn = std::remove_reference_t<OnPoll>;
+    static_assert(std::is_invocable_v<Fn&, const OperationView&>,
+                  "teamsop::Client::wait: on_poll must be callable with (const teamsop::OperationView&)");
+    using Returned = std::invoke_result_t<Fn&, const OperationView&>;
+    static_assert(std::is_void_v<Returned> || std::is_convertible_v<Returned, bool>,
+                  "teamsop::Client::wait: on_poll must return bool (true: keep waiting) or void");
+
+    std::string loc = detail::c_string(location, "the location");
+    std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the wait timeout");
+    WaitState<Fn> state{std::addressof(on_poll), nullptr};
+    teamsop_operation* out = nullptr;
+    teamsop_result result =
+        teamsop_wait(client_, loc.c_str(), timeout_ms, &trampoline<Fn>, &state, &out);
+    Operation op(out);  // owned (and freed) whatever happens next
+    if (state.exception) {
+      std::rethrow_exception(state.exception);
+    }
+    detail::check(result);
+    return op;
+  }
+
+  /// As `wait(location, timeout, on_poll)` without a callback.
+  Operation wait(std::string_view location, std::chrono::milliseconds timeout) const {
+    std::string loc = detail::c_string(location, "the location");
+    std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the wait timeout");
+    teamsop_operation* out = nullptr;
+    detail::check(teamsop_wait(client_, loc.c_str(), timeout_ms, nullptr, nullptr, &out));
+    return Operation(out);
+  }
+
+ private:
+  struct Adopt {};
+  Client(teamsop_client* owned, Adopt) noexcept : client_(owned) {}
+
+  template <typename Fn>
+  struct WaitState {
+    Fn* on_poll;
+    std::exception_ptr exception;
+  };
+
+  // The teamsop_poll_fn given to teamsop_wait: no exception may unwind through
+  // the C library, so any is caught here, kept, and the wait told to stop.
+  template <typename Fn>
+  static bool trampoline(const teamsop_operation* current, void* user_data) noexcept {
+    auto* state = static_cast<WaitState<Fn>*>(user_data);
+    try {
+      const OperationView view(current);
+      if constexpr (std::is_void_v<std::invoke_result_t<Fn&, const OperationView&>>) {
+        std::invoke(*state->on_poll, view);
+        return true;
+      } else {
+        return static_cast<bool>(std::invoke(*state->on_poll, view));
+      }
+    } catch (...) {
+      state->exception = std::current_exception();
+      return false;
+    }
+  }
+
+  teamsop_client* client_ = nullptr;
+};
+
+}  // namespace teamsop
+
+#endif  // TEAMSOP_HPP
