@@ -1,0 +1,1141 @@
+// TeamsOp.cs: the .NET binding of libteamsop (follow Microsoft Teams async
+// operations through Microsoft Graph), over the C ABI of include/teamsop.h.
+//
+// One source file, no dependencies: it builds with mcs (Mono), csc (.NET Framework
+// 4.6+) and the .NET SDK (.NET 6+). It uses DllImport (not LibraryImport), so the
+// same code runs on Mono, .NET Framework and .NET 6+. The native library is
+// loaded by the name "teamsop" (libteamsop.so on Linux); see README.md for how a
+// project ships or finds it.
+//
+// Marshalling rules kept here, once for all:
+// - Strings go in as NUL-terminated UTF-8 byte arrays built by Utf8.ToNative
+//   (never CharSet.Ansi, whose meaning depends on the platform).
+// - Strings come out as IntPtr, decoded from UTF-8 at once (Utf8.FromNative)
+//   while the memory they point to is alive.
+// - C bool is one byte (UnmanagedType.I1), for returns and for the callback.
+// - uint32_t parameters that carry an enum are passed as uint.
+// - Handles are SafeHandles: the runtime adds a reference for the length of each
+//   call, so a Dispose racing with a call on another thread defers the free until
+//   that call has returned, and a handle is freed exactly once.
+// - No managed exception ever unwinds through native frames: the teamsop_wait
+//   callback catches everything and rethrows after the native call returned.
+
+using System;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+
+namespace TeamsOp
+{
+    /// <summary>
+    /// The result of a library call (C <c>teamsop_result</c>); the values are the C
+    /// values, which are never renumbered. Every result but <see cref="Ok"/> reaches
+    /// .NET code as a <see cref="TeamsOpException"/> carrying it.
+    /// </summary>
+    public enum Result
+    {
+        /// <summary>Success (<c>TEAMSOP_OK</c>).</summary>
+        Ok = 0,
+        /// <summary>An empty, <c>.</c> or <c>..</c> id, a bad URL, Location or setting, or no token set. Nothing was sent (<c>TEAMSOP_ERR_INVALID_ARGUMENT</c>).</summary>
+        InvalidArgument = 1,
+        /// <summary>DNS, connect, TLS, a reset or a truncated body (<c>TEAMSOP_ERR_TRANSPORT</c>).</summary>
+        Transport = 2,
+        /// <summary>The client's request timeout, or the deadline of <see cref="TeamsOpClient.Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>, passed (<c>TEAMSOP_ERR_TIMEOUT</c>).</summary>
+        Timeout = 3,
+        /// <summary>HTTP 401: the token is missing, expired or for another audience (<c>TEAMSOP_ERR_UNAUTHORIZED</c>).</summary>
+        Unauthorized = 4,
+        /// <summary>HTTP 403: the token lacks a permission (<c>TEAMSOP_ERR_FORBIDDEN</c>).</summary>
+        Forbidden = 5,
+        /// <summary>HTTP 404: no such chat, team or operation (<c>TEAMSOP_ERR_NOT_FOUND</c>).</summary>
+        NotFound = 6,
+        /// <summary>HTTP 429 still returned after the retries (<c>TEAMSOP_ERR_THROTTLED</c>).</summary>
+        Throttled = 7,
+        /// <summary>Any other non-2xx status, after the retries for 503 and 504 (<c>TEAMSOP_ERR_HTTP</c>).</summary>
+        Http = 8,
+        /// <summary>The body is not a teamsAsyncOperation JSON object (<c>TEAMSOP_ERR_PARSE</c>).</summary>
+        Parse = 9,
+        /// <summary>The body is larger than the client's cap (<c>TEAMSOP_ERR_TOO_LARGE</c>).</summary>
+        TooLarge = 10,
+        /// <summary>The wait's callback returned false, or threw (then the callback's exception is what surfaces) (<c>TEAMSOP_ERR_CANCELLED</c>).</summary>
+        Cancelled = 11,
+        /// <summary>A bug, caught at the boundary; the process is unharmed (<c>TEAMSOP_ERR_INTERNAL</c>).</summary>
+        Internal = 12,
+    }
+
+    /// <summary>
+    /// Graph's teamsAsyncOperationStatus (C <c>teamsop_status</c>, same values), plus
+    /// the library's own <see cref="Unrecognized"/> and <see cref="Absent"/>.
+    /// </summary>
+    public enum OperationStatus
+    {
+        /// <summary><c>invalid</c></summary>
+        Invalid = 0,
+        /// <summary><c>notStarted</c></summary>
+        NotStarted = 1,
+        /// <summary><c>inProgress</c></summary>
+        InProgress = 2,
+        /// <summary><c>succeeded</c></summary>
+        Succeeded = 3,
+        /// <summary><c>failed</c></summary>
+        Failed = 4,
+        /// <summary><c>unknownFutureValue</c></summary>
+        UnknownFutureValue = 5,
+        /// <summary>A string this version does not know: read <see cref="TeamsOperationBase.StatusText"/>.</summary>
+        Unrecognized = 6,
+        /// <summary>Not in the response (null, or left out by <c>$select</c>).</summary>
+        Absent = 7,
+    }
+
+    /// <summary>
+    /// Graph's teamsAsyncOperationType, beta (C <c>teamsop_type</c>, same values),
+    /// plus the library's own <see cref="Unrecognized"/> and <see cref="Absent"/>.
+    /// </summary>
+    public enum OperationType
+    {
+        /// <summary><c>invalid</c></summary>
+        Invalid = 0,
+        /// <summary><c>cloneTeam</c></summary>
+        CloneTeam = 1,
+        /// <summary><c>archiveTeam</c></summary>
+        ArchiveTeam = 2,
+        /// <summary><c>unarchiveTeam</c></summary>
+        UnarchiveTeam = 3,
+        /// <summary><c>createTeam</c></summary>
+        CreateTeam = 4,
+        /// <summary><c>unknownFutureValue</c></summary>
+        UnknownFutureValue = 5,
+        /// <summary><c>teamifyGroup</c></summary>
+        TeamifyGroup = 6,
+        /// <summary><c>createChannel</c></summary>
+        CreateChannel = 7,
+        /// <summary><c>createChat</c></summary>
+        CreateChat = 8,
+        /// <summary><c>archiveChannel</c></summary>
+        ArchiveChannel = 9,
+        /// <summary><c>unarchiveChannel</c></summary>
+        UnarchiveChannel = 10,
+        /// <summary>A string this version does not know: read <see cref="TeamsOperationBase.TypeText"/>.</summary>
+        Unrecognized = 11,
+        /// <summary>Not in the response (null, or left out by <c>$select</c>).</summary>
+        Absent = 12,
+    }
+
+    /// <summary>National clouds, for <see cref="TeamsOpClient.SetCloud"/> (C <c>teamsop_cloud</c>, same values).</summary>
+    public enum Cloud
+    {
+        /// <summary>https://graph.microsoft.com</summary>
+        Global = 0,
+        /// <summary>https://graph.microsoft.us (US Government L4, GCC High)</summary>
+        UsGov = 1,
+        /// <summary>https://dod-graph.microsoft.us (US Government L5, DoD)</summary>
+        UsGovDod = 2,
+        /// <summary>https://microsoftgraph.chinacloudapi.cn (operated by 21Vianet)</summary>
+        China = 3,
+    }
+
+    /// <summary>
+    /// A failed library call: the <see cref="Result"/> and what the library recorded
+    /// about it (<c>teamsop_last_*</c>, read on the calling thread right after the
+    /// failing call). Never contains the access token.
+    /// </summary>
+    public class TeamsOpException : Exception
+    {
+        /// <summary>Creates an exception; the binding itself builds them from the library's per-thread error record.</summary>
+        /// <param name="result">The result of the call; not <see cref="TeamsOp.Result.Ok"/> in practice.</param>
+        /// <param name="message">The library's message (<c>teamsop_last_error_message</c>).</param>
+        /// <param name="httpStatus">The HTTP status of the last response received, or 0.</param>
+        /// <param name="graphCode">Graph's <c>error.code</c>, or null.</param>
+        /// <param name="requestId">Graph's <c>request-id</c>, or null.</param>
+        /// <param name="clientRequestId">The <c>client-request-id</c> sent, or null.</param>
+        public TeamsOpException(Result result, string message, int httpStatus, string graphCode,
+                                string requestId, string clientRequestId)
+            : base(message)
+        {
+            Result = result;
+            HttpStatus = httpStatus;
+            GraphCode = graphCode;
+            RequestId = requestId;
+            ClientRequestId = clientRequestId;
+        }
+
+        /// <summary>The result of the failing call, never <see cref="TeamsOp.Result.Ok"/>.</summary>
+        public Result Result { get; private set; }
+
+        /// <summary>
+        /// The HTTP status of the last response received during the failing call (so 200
+        /// after a <see cref="TeamsOp.Result.Parse"/> of a 200 body), or 0 when none was received.
+        /// </summary>
+        public int HttpStatus { get; private set; }
+
+        /// <summary>Graph's <c>error.code</c> (e.g. <c>"NotFound"</c>), or null.</summary>
+        public string GraphCode { get; private set; }
+
+        /// <summary>Graph's <c>request-id</c> of the last response (header or <c>innerError</c>), or null. Quote it to Microsoft support.</summary>
+        public string RequestId { get; private set; }
+
+        /// <summary>The <c>client-request-id</c> the failing call sent, or null when it sent nothing.</summary>
+        public string ClientRequestId { get; private set; }
+
+        /// <summary>
+        /// Builds the exception for <paramref name="result"/> from this thread's
+        /// <c>teamsop_last_*</c> record. Call it on the thread of the failing call, before
+        /// any other library call on that thread.
+        /// </summary>
+        internal static TeamsOpException FromLastError(Result result)
+        {
+            string message = Utf8.FromNative(NativeMethods.teamsop_last_error_message());
+            int httpStatus = NativeMethods.teamsop_last_http_status();
+            string graphCode = Utf8.FromNative(NativeMethods.teamsop_last_graph_code());
+            string requestId = Utf8.FromNative(NativeMethods.teamsop_last_request_id());
+            string clientRequestId = Utf8.FromNative(NativeMethods.teamsop_last_client_request_id());
+            if (string.IsNullOrEmpty(message))
+            {
+                message = TeamsOpClient.ResultName(result);
+            }
+            return new TeamsOpException(result, message, httpStatus, graphCode, requestId, clientRequestId);
+        }
+
+        /// <summary>Throws the exception for <paramref name="result"/> unless it is <see cref="TeamsOp.Result.Ok"/>.</summary>
+        internal static void Check(Result result)
+        {
+            if (result != Result.Ok)
+            {
+                throw FromLastError(result);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Owns a <c>teamsop_client*</c>; released with <c>teamsop_client_free</c>, exactly
+    /// once, when the last call using it has returned.
+    /// </summary>
+    internal sealed class ClientHandle : SafeHandle
+    {
+        // Called by the marshaller for a return value or an out parameter.
+        public ClientHandle() : base(IntPtr.Zero, true) { }
+
+        /// <summary>True for NULL.</summary>
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        /// <summary>Calls <c>teamsop_client_free</c>.</summary>
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.teamsop_client_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Owns a <c>teamsop_operation*</c>; released with <c>teamsop_free</c>, exactly
+    /// once, when no read of it is in progress.
+    /// </summary>
+    internal sealed class OperationHandle : SafeHandle
+    {
+        // Called by the marshaller for a return value or an out parameter.
+        public OperationHandle() : base(IntPtr.Zero, true) { }
+
+        /// <summary>True for NULL.</summary>
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        /// <summary>Calls <c>teamsop_free</c>.</summary>
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.teamsop_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The fields of one teamsAsyncOperation, as the library read them. The base of
+    /// <see cref="TeamsOperation"/> (owned) and <see cref="TeamsOperationView"/>
+    /// (borrowed during a wait's callback). Every property reads the native
+    /// operation anew: keep a value in a local variable rather than reading a
+    /// property (<see cref="Json"/> above all) in a loop. Strings are decoded from
+    /// UTF-8; a field that is absent or JSON null reads as null.
+    /// </summary>
+    public abstract class TeamsOperationBase
+    {
+        internal TeamsOperationBase() { }
+
+        /// <summary>Runs <paramref name="read"/> on the live native pointer, or throws <see cref="ObjectDisposedException"/>.</summary>
+        internal abstract T Read<T>(Func<IntPtr, T> read);
+
+        /// <summary><c>id</c>, or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string Id
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_id(p))); }
+        }
+
+        /// <summary><c>status</c> as an enum: <see cref="OperationStatus.Unrecognized"/> for a string this version does not know, <see cref="OperationStatus.Absent"/> when absent or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public OperationStatus Status
+        {
+            get { return Read(p => NativeMethods.teamsop_operation_status(p)); }
+        }
+
+        /// <summary><c>status</c> as sent (e.g. <c>"inProgress"</c>), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string StatusText
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_status_str(p))); }
+        }
+
+        /// <summary><c>operationType</c> as an enum: <see cref="OperationType.Unrecognized"/> for a string this version does not know, <see cref="OperationType.Absent"/> when absent or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public OperationType Type
+        {
+            get { return Read(p => NativeMethods.teamsop_operation_type(p)); }
+        }
+
+        /// <summary><c>operationType</c> as sent (e.g. <c>"createChat"</c>), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string TypeText
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_type_str(p))); }
+        }
+
+        /// <summary>
+        /// <c>createdDateTime</c> as an instant (offset zero), to the millisecond (sub-millisecond
+        /// digits truncated, offsets applied); null when absent, unparseable, or outside
+        /// what <see cref="DateTimeOffset"/> can hold. The text as sent is <see cref="CreatedDateTimeText"/>.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public DateTimeOffset? CreatedDateTime
+        {
+            get { return FromUnixMs(Read(p => NativeMethods.teamsop_operation_created_unix_ms(p))); }
+        }
+
+        /// <summary><c>lastActionDateTime</c> as an instant, as <see cref="CreatedDateTime"/>. The text as sent is <see cref="LastActionDateTimeText"/>.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public DateTimeOffset? LastActionDateTime
+        {
+            get { return FromUnixMs(Read(p => NativeMethods.teamsop_operation_last_action_unix_ms(p))); }
+        }
+
+        /// <summary><c>createdDateTime</c> as sent (ISO 8601, e.g. <c>"2021-05-27T21:23:41.9085453Z"</c>), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string CreatedDateTimeText
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_created_date_time(p))); }
+        }
+
+        /// <summary><c>lastActionDateTime</c> as sent (ISO 8601), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string LastActionDateTimeText
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_last_action_date_time(p))); }
+        }
+
+        /// <summary><c>attemptsCount</c>, or null when absent or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public int? AttemptsCount
+        {
+            get
+            {
+                int count = Read(p => NativeMethods.teamsop_operation_attempts_count(p));
+                return count < 0 ? (int?)null : count;
+            }
+        }
+
+        /// <summary><c>targetResourceId</c> (a chat id or a team id), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string TargetResourceId
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_target_resource_id(p))); }
+        }
+
+        /// <summary><c>targetResourceLocation</c> (an opaque relative path), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string TargetResourceLocation
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_target_resource_location(p))); }
+        }
+
+        /// <summary>The <c>values</c> string as sent (itself a JSON document), or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string Values
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_values(p))); }
+        }
+
+        /// <summary><c>error.code</c>, or null when <c>error</c> is null or absent, or its code is.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string ErrorCode
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_error_code(p))); }
+        }
+
+        /// <summary><c>error.message</c>, or null when <c>error</c> is null or absent, or its message is.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string ErrorMessage
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_error_message(p))); }
+        }
+
+        /// <summary><c>@odata.context</c>, or null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string ODataContext
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_odata_context(p))); }
+        }
+
+        /// <summary>The whole response body as received (JSON), for fields not modelled; never null.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public string Json
+        {
+            get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_json(p))); }
+        }
+
+        /// <summary>True when the status is succeeded or failed.</summary>
+        /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
+        public bool IsTerminal
+        {
+            get { return Read(p => NativeMethods.teamsop_operation_is_terminal(p)); }
+        }
+
+        private static readonly long MinUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+        private static readonly long MaxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+        private static DateTimeOffset? FromUnixMs(long unixMs)
+        {
+            // long.MinValue is TEAMSOP_NO_TIME; it is below MinUnixMs too.
+            if (unixMs < MinUnixMs || unixMs > MaxUnixMs)
+            {
+                return null;
+            }
+            return DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+        }
+    }
+
+    /// <summary>
+    /// One teamsAsyncOperation as received, owned by the caller: dispose it (or let
+    /// the finalizer free it). Immutable; any number of threads may read it at once,
+    /// and a <see cref="Dispose"/> racing with reads frees the native operation only
+    /// after they end. Independent of the client it came from (it outlives it).
+    /// </summary>
+    public sealed class TeamsOperation : TeamsOperationBase, IDisposable
+    {
+        private readonly OperationHandle handle;
+        private volatile bool disposed;
+
+        internal TeamsOperation(OperationHandle handle)
+        {
+            this.handle = handle;
+        }
+
+        internal override T Read<T>(Func<IntPtr, T> read)
+        {
+            if (disposed)
+            {
+                throw new ObjectDisposedException(typeof(TeamsOperation).Name);
+            }
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added); // ObjectDisposedException once released
+                return read(handle.DangerousGetHandle());
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+
+        /// <summary>Frees the native operation (<c>teamsop_free</c>) once no read is in progress. Safe to call more than once; later reads throw <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose()
+        {
+            disposed = true;
+            handle.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The operation received by one poll of <see cref="TeamsOpClient.Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>,
+    /// given to its callback. Borrowed: valid only until the callback returns; after
+    /// that every property throws <see cref="ObjectDisposedException"/>. Call
+    /// <see cref="ToOperation"/> to keep a copy.
+    /// </summary>
+    public sealed class TeamsOperationView : TeamsOperationBase
+    {
+        private readonly object gate = new object();
+        private IntPtr current;
+
+        internal TeamsOperationView(IntPtr current)
+        {
+            this.current = current;
+        }
+
+        internal void Invalidate()
+        {
+            lock (gate)
+            {
+                current = IntPtr.Zero;
+            }
+        }
+
+        internal override T Read<T>(Func<IntPtr, T> read)
+        {
+            lock (gate)
+            {
+                if (current == IntPtr.Zero)
+                {
+                    throw new ObjectDisposedException(typeof(TeamsOperationView).Name,
+                        "a TeamsOperationView is valid only during the callback that received it");
+                }
+                return read(current);
+            }
+        }
+
+        /// <summary>A copy of this operation that the caller owns (parsed again from <see cref="TeamsOperationBase.Json"/>); dispose it.</summary>
+        /// <exception cref="ObjectDisposedException">The callback has returned.</exception>
+        public TeamsOperation ToOperation()
+        {
+            return TeamsOpClient.Parse(Encoding.UTF8.GetBytes(Json));
+        }
+    }
+
+    /// <summary>
+    /// A Microsoft Graph client (<c>teamsop_client</c>): token, base URL, timeouts,
+    /// retries and a connection pool. Any number of threads may use one client at
+    /// once, setters included (a setter affects requests that start after it
+    /// returns). Dispose it to close its connections; a <see cref="Dispose"/> while
+    /// other threads are in calls frees the native client after those calls return,
+    /// and later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    /// <remarks>
+    /// Errors: a null where a string is required throws <see cref="ArgumentNullException"/>
+    /// (nothing is sent); a string holding U+0000 or a lone surrogate (which UTF-8 cannot
+    /// carry) throws <see cref="ArgumentException"/>; a duration that is negative or above
+    /// <see cref="uint.MaxValue"/> milliseconds throws <see cref="ArgumentOutOfRangeException"/>.
+    /// Everything else (an empty id, a refused URL, a timeout of 0, ...) goes to the
+    /// library, and every failure it reports throws <see cref="TeamsOpException"/>.
+    /// </remarks>
+    public sealed class TeamsOpClient : IDisposable
+    {
+        private readonly ClientHandle handle;
+        private volatile bool disposed;
+
+        /// <summary>Creates a client without a token: set one with <see cref="SetToken"/> before a GET. Does no I/O.</summary>
+        /// <exception cref="TeamsOpException">The library refused (<see cref="Result.InvalidArgument"/>).</exception>
+        public TeamsOpClient() : this(null) { }
+
+        /// <summary>
+        /// Creates a client. Defaults: global cloud, base URL <c>https://graph.microsoft.com/beta</c>,
+        /// 30 s request timeout, 3 retries, 1 MiB body cap, 1 s first poll interval. Does no I/O.
+        /// </summary>
+        /// <param name="accessToken">The bearer token (copied), or null to set one later. It is sent only to the configured Graph host and never appears in any message.</param>
+        /// <exception cref="ArgumentException">The token holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: an empty token, or one with characters an HTTP header cannot carry.</exception>
+        public TeamsOpClient(string accessToken)
+        {
+            byte[] token = accessToken == null ? null : Utf8.ToNative(accessToken, "accessToken");
+            ClientHandle created = NativeMethods.teamsop_client_new(token);
+            if (created.IsInvalid)
+            {
+                TeamsOpException error = TeamsOpException.FromLastError(Result.InvalidArgument);
+                created.Dispose();
+                throw error;
+            }
+            handle = created;
+        }
+
+        /// <summary>The native library's version, <c>"MAJOR.MINOR.PATCH"</c>. Thread-safe.</summary>
+        public static string Version
+        {
+            get { return Utf8.FromNative(NativeMethods.teamsop_version()); }
+        }
+
+        /// <summary>The C name of a result, e.g. <c>"TEAMSOP_ERR_NOT_FOUND"</c>; <c>"TEAMSOP_ERR_UNKNOWN"</c> for a value that is not a result. Thread-safe.</summary>
+        /// <param name="result">Any value.</param>
+        public static string ResultName(Result result)
+        {
+            return Utf8.FromNative(NativeMethods.teamsop_result_str(unchecked((uint)result)));
+        }
+
+        /// <summary>Sets the bearer token for requests that start after this call (copied), or clears it with null.</summary>
+        /// <param name="accessToken">The token, or null to clear it (a GET without a token fails with <see cref="Result.InvalidArgument"/>).</param>
+        /// <exception cref="ArgumentException">The token holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: an empty token, or one with characters an HTTP header cannot carry.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetToken(string accessToken)
+        {
+            byte[] token = accessToken == null ? null : Utf8.ToNative(accessToken, "accessToken");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_token(Handle, token));
+        }
+
+        /// <summary>Targets a national cloud's beta endpoint (its root followed by <c>/beta</c>).</summary>
+        /// <param name="cloud">The cloud.</param>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: not a <see cref="Cloud"/> value.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetCloud(Cloud cloud)
+        {
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_cloud(Handle, unchecked((uint)cloud)));
+        }
+
+        /// <summary>
+        /// Targets <paramref name="baseUrl"/>, e.g. <c>"https://graph.microsoft.us/beta"</c>: <c>https://</c>,
+        /// or <c>http://</c> on a loopback host (127.0.0.0/8, [::1], localhost); no user info, query or fragment.
+        /// </summary>
+        /// <param name="baseUrl">The base URL (copied).</param>
+        /// <exception cref="ArgumentNullException"><paramref name="baseUrl"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: a refused URL; the setting is unchanged.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetBaseUrl(string baseUrl)
+        {
+            byte[] url = Utf8.ToNative(baseUrl, "baseUrl");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_base_url(Handle, url));
+        }
+
+        /// <summary>Bounds each whole GET (retries and their waits included). Rounded up to whole milliseconds.</summary>
+        /// <param name="timeout">Above zero; <see cref="Timeout.InfiniteTimeSpan"/> means the longest the library takes (<see cref="uint.MaxValue"/> ms, about 49.7 days).</param>
+        /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite), or above <see cref="uint.MaxValue"/> ms.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: zero.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetTimeout(TimeSpan timeout)
+        {
+            uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_timeout_ms(Handle, ms));
+        }
+
+        /// <summary>How many times a GET answered 429, 503, 504, or reset before any response byte, is tried again (0 to 10; default 3).</summary>
+        /// <param name="maxRetries">0 to 10.</param>
+        /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: above 10.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetMaxRetries(int maxRetries)
+        {
+            if (maxRetries < 0)
+            {
+                throw new ArgumentOutOfRangeException("maxRetries", maxRetries, "must not be negative");
+            }
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_max_retries(Handle, (uint)maxRetries));
+        }
+
+        /// <summary>Caps the size of a response body (default 1 MiB); a larger body fails with <see cref="Result.TooLarge"/>.</summary>
+        /// <param name="maxBytes">Above zero.</param>
+        /// <exception cref="ArgumentOutOfRangeException">Negative, or above what the platform's size_t holds.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: zero.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetMaxBodyBytes(long maxBytes)
+        {
+            if (maxBytes < 0 || (IntPtr.Size == 4 && maxBytes > uint.MaxValue))
+            {
+                throw new ArgumentOutOfRangeException("maxBytes", maxBytes, "must be 0 to the largest size_t");
+            }
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_max_body_bytes(Handle, new UIntPtr((ulong)maxBytes)));
+        }
+
+        /// <summary>The first pause between two polls of <c>Wait</c> (default 1 s); pauses then double up to 10 s. Rounded up to whole milliseconds.</summary>
+        /// <param name="firstInterval">Above zero.</param>
+        /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite), or above <see cref="uint.MaxValue"/> ms.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: zero.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetPollInterval(TimeSpan firstInterval)
+        {
+            uint ms = Durations.ToMilliseconds(firstInterval, "firstInterval");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_poll_interval_ms(Handle, ms));
+        }
+
+        /// <summary>Trusts the certificates of a PEM file as well as the system's roots. The file is read and checked now.</summary>
+        /// <param name="pemPath">The PEM file's path.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="pemPath"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: missing, unreadable, or holding no certificate.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetCaFile(string pemPath)
+        {
+            byte[] path = Utf8.ToNative(pemPath, "pemPath");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_ca_file(Handle, path));
+        }
+
+        /// <summary>Sets the OData <c>$select</c> sent with every GET, e.g. <c>"status,error"</c>; null or <c>""</c> clears it. Fields selected out read as absent.</summary>
+        /// <param name="fields">Letters, digits, <c>,</c> <c>.</c> <c>_</c> <c>/</c> <c>@</c>; or null.</param>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: another character.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetSelect(string fields)
+        {
+            byte[] select = fields == null ? null : Utf8.ToNative(fields, "fields");
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_select(Handle, select));
+        }
+
+        /// <summary>
+        /// <c>GET {base}/chats/{chatId}/operations/{operationId}</c>, each id percent-encoded as one
+        /// path segment. Blocks until done or the client's timeout passes. Thread-safe.
+        /// </summary>
+        /// <param name="chatId">The chat id, e.g. <c>"19:...@thread.v2"</c>.</param>
+        /// <param name="operationId">The operation id.</param>
+        /// <returns>A new operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException">An id is null.</exception>
+        /// <exception cref="ArgumentException">An id holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException">The library's result: <see cref="Result.InvalidArgument"/> (empty, <c>.</c> or <c>..</c> id, no token: nothing sent), or Transport, Timeout, Unauthorized, Forbidden, NotFound, Throttled, Http, Parse, TooLarge.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation Get(string chatId, string operationId)
+        {
+            byte[] chat = Utf8.ToNative(chatId, "chatId");
+            byte[] op = Utf8.ToNative(operationId, "operationId");
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_get(Handle, chat, op, out result);
+            return Take(r, result);
+        }
+
+        /// <summary><c>GET {base}/teams/{teamId}/operations/{operationId}</c>; as <see cref="Get"/> in every respect.</summary>
+        /// <param name="teamId">The team id (a GUID).</param>
+        /// <param name="operationId">The operation id.</param>
+        /// <returns>A new operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException">An id is null.</exception>
+        /// <exception cref="ArgumentException">An id holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException">As <see cref="Get"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation GetTeamOperation(string teamId, string operationId)
+        {
+            byte[] team = Utf8.ToNative(teamId, "teamId");
+            byte[] op = Utf8.ToNative(operationId, "operationId");
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_get_team_operation(Handle, team, op, out result);
+            return Take(r, result);
+        }
+
+        /// <summary>
+        /// GETs the operation named by a 202 response's <c>Location</c> header:
+        /// <c>"/teams('ID')/operations('OP')"</c>, <c>"/chats('ID')/operations('OP')"</c>, the unquoted
+        /// <c>"(ID)"</c> form, the <c>"/teams/ID/operations/OP"</c> form, any of them after a version
+        /// segment, or an absolute URL with the client's own scheme, host and port.
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <returns>A new operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/> for any other form (nothing sent); otherwise as <see cref="Get"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation GetLocation(string location)
+        {
+            byte[] loc = Utf8.ToNative(location, "location");
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_get_location(Handle, loc, out result);
+            return Take(r, result);
+        }
+
+        /// <summary>
+        /// Polls <paramref name="location"/> (any form <see cref="GetLocation"/> takes) until the
+        /// status is succeeded or failed, and returns that operation either way (read its
+        /// <see cref="TeamsOperationBase.Status"/>). The first pause is the client's poll interval, then
+        /// pauses double up to 10 s; a <c>Retry-After</c> wins. A 404 in the first 10 s is polled again.
+        /// Blocks the calling thread.
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <param name="timeout">The deadline for the whole wait (rounded up to whole milliseconds); <see cref="Timeout.InfiniteTimeSpan"/> means <see cref="uint.MaxValue"/> ms.</param>
+        /// <param name="onPoll">
+        /// Null, or called on this thread with every operation received, the terminal one included.
+        /// Its <see cref="TeamsOperationView"/> is valid only during the call. Return true to keep
+        /// waiting, false to stop (<see cref="TeamsOpException"/> with <see cref="Result.Cancelled"/>).
+        /// An exception it throws is caught before it reaches native code, stops the wait, and is
+        /// rethrown (the same object, stack trace kept) by this method.
+        /// </param>
+        /// <returns>The terminal operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite) or above <see cref="uint.MaxValue"/> ms.</exception>
+        /// <exception cref="TeamsOpException">
+        /// <see cref="Result.Timeout"/> when the deadline passes, <see cref="Result.Cancelled"/> when
+        /// <paramref name="onPoll"/> returned false, <see cref="Result.NotFound"/> when a 404 outlasts
+        /// the first 10 s, <see cref="Result.InvalidArgument"/> for a refused location or a zero
+        /// timeout, any other error of a GET as is.
+        /// </exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation Wait(string location, TimeSpan timeout, Func<TeamsOperationView, bool> onPoll = null)
+        {
+            return Wait(location, timeout, onPoll, CancellationToken.None);
+        }
+
+        /// <summary>
+        /// As <see cref="Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>, and also stops
+        /// when <paramref name="cancellationToken"/> is cancelled. The token is looked at before the
+        /// first GET and after every poll (not during a pause, which may last up to 10 s).
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <param name="timeout">The deadline for the whole wait.</param>
+        /// <param name="onPoll">Null, or the callback, as in the other overload.</param>
+        /// <param name="cancellationToken">Stops the wait when cancelled.</param>
+        /// <returns>The terminal operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is out of range.</exception>
+        /// <exception cref="TeamsOpException">As in the other overload.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation Wait(string location, TimeSpan timeout, Func<TeamsOperationView, bool> onPoll,
+                                   CancellationToken cancellationToken)
+        {
+            byte[] loc = Utf8.ToNative(location, "location");
+            uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            ClientHandle h = Handle;
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var state = new WaitState(onPoll, cancellationToken);
+            NativeMethods.PollFn trampoline = null;
+            if (onPoll != null || cancellationToken.CanBeCanceled)
+            {
+                trampoline = state.OnPoll;
+            }
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_wait(h, loc, ms, trampoline, IntPtr.Zero, out result);
+            // Read the per-thread record at once, before anything else can touch it.
+            TeamsOpException error = r == Result.Ok ? null : TeamsOpException.FromLastError(r);
+            // The native side may call the delegate until teamsop_wait returns.
+            GC.KeepAlive(trampoline);
+            GC.KeepAlive(state);
+
+            if (state.Thrown != null)
+            {
+                result.Dispose();
+                state.Thrown.Throw();
+            }
+            if (state.CancelledByToken)
+            {
+                result.Dispose();
+                throw new OperationCanceledException(cancellationToken);
+            }
+            if (error != null)
+            {
+                result.Dispose();
+                throw error;
+            }
+            return new TeamsOperation(result);
+        }
+
+        /// <summary>Parses a teamsAsyncOperation JSON body already in hand (no network). Thread-safe.</summary>
+        /// <param name="json">The body.</param>
+        /// <returns>A new operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.Parse"/>: empty, not a JSON object, a known field of the wrong type, or a string field holding U+0000.</exception>
+        public static TeamsOperation Parse(string json)
+        {
+            if (json == null)
+            {
+                throw new ArgumentNullException("json");
+            }
+            return Parse(Utf8.Encode(json, "json"));
+        }
+
+        /// <summary>Parses a teamsAsyncOperation JSON body (UTF-8 bytes, no NUL needed) already in hand (no network). Thread-safe.</summary>
+        /// <param name="json">The body's bytes.</param>
+        /// <returns>A new operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.Parse"/>: empty, not UTF-8, not a JSON object, a known field of the wrong type, or a string field holding U+0000.</exception>
+        public static TeamsOperation Parse(byte[] json)
+        {
+            if (json == null)
+            {
+                throw new ArgumentNullException("json");
+            }
+            // An empty array may reach C as NULL, which is another error: pass a real
+            // buffer with a length of 0.
+            byte[] buffer = json.Length == 0 ? new byte[1] : json;
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_parse(buffer, new UIntPtr((uint)json.Length), out result);
+            return Take(r, result);
+        }
+
+        /// <summary>Frees the native client (<c>teamsop_client_free</c>) once no call is using it; operations obtained from it stay valid. Safe to call more than once; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose()
+        {
+            disposed = true;
+            handle.Dispose();
+        }
+
+        private ClientHandle Handle
+        {
+            get
+            {
+                if (disposed || handle.IsClosed)
+                {
+                    throw new ObjectDisposedException(typeof(TeamsOpClient).Name);
+                }
+                return handle;
+            }
+        }
+
+        /// <summary>The operation of a successful call, or the exception of a failed one (read at once, on this thread).</summary>
+        private static TeamsOperation Take(Result r, OperationHandle result)
+        {
+            if (r != Result.Ok)
+            {
+                TeamsOpException error = TeamsOpException.FromLastError(r);
+                result.Dispose();
+                throw error;
+            }
+            if (result.IsInvalid)
+            {
+                result.Dispose();
+                throw new TeamsOpException(Result.Internal, "the library returned TEAMSOP_OK without an operation", 0, null, null, null);
+            }
+            return new TeamsOperation(result);
+        }
+
+        /// <summary>The state of one Wait: the user's callback, and what it threw.</summary>
+        private sealed class WaitState
+        {
+            private readonly Func<TeamsOperationView, bool> onPoll;
+            private readonly CancellationToken token;
+
+            internal WaitState(Func<TeamsOperationView, bool> onPoll, CancellationToken token)
+            {
+                this.onPoll = onPoll;
+                this.token = token;
+            }
+
+            internal ExceptionDispatchInfo Thrown;
+            internal bool CancelledByToken;
+
+            /// <summary>The teamsop_poll_fn: never lets an exception out.</summary>
+            internal bool OnPoll(IntPtr current, IntPtr userData)
+            {
+                TeamsOperationView view = null;
+                try
+                {
+                    if (Thrown != null || CancelledByToken)
+                    {
+                        return false;
+                    }
+                    if (onPoll != null)
+                    {
+                        view = new TeamsOperationView(current);
+                        if (!onPoll(view))
+                        {
+                            return false;
+                        }
+                    }
+                    if (token.IsCancellationRequested)
+                    {
+                        CancelledByToken = true;
+                        return false;
+                    }
+                    return true;
+                }
+                catch (Exception e)
+                {
+                    Thrown = ExceptionDispatchInfo.Capture(e);
+                    return false;
+                }
+                finally
+                {
+                    if (view != null)
+                    {
+                        view.Invalidate();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Converting TimeSpans to the library's uint32_t milliseconds.</summary>
+    internal static class Durations
+    {
+        internal static uint ToMilliseconds(TimeSpan value, string paramName)
+        {
+            if (value == Timeout.InfiniteTimeSpan)
+            {
+                return uint.MaxValue;
+            }
+            if (value < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(paramName, value, "must not be negative");
+            }
+            long ticks = value.Ticks;
+            long ms = ticks / TimeSpan.TicksPerMillisecond;
+            if (ticks % TimeSpan.TicksPerMillisecond != 0)
+            {
+                ms++;
+            }
+            if (ms > uint.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(paramName, value, "must be at most 4294967295 ms");
+            }
+            return (uint)ms;
+        }
+    }
+
+    /// <summary>UTF-8 in both directions, without CharSet.Ansi.</summary>
+    internal static class Utf8
+    {
+        // Throws on a lone surrogate instead of sending U+FFFD silently.
+        private static readonly Encoding Strict = new UTF8Encoding(false, true);
+
+        /// <summary>The UTF-8 bytes of <paramref name="text"/>, no terminator.</summary>
+        internal static byte[] Encode(string text, string paramName)
+        {
+            try
+            {
+                return Strict.GetBytes(text);
+            }
+            catch (EncoderFallbackException e)
+            {
+                throw new ArgumentException("the string holds a lone surrogate, which UTF-8 cannot carry", paramName, e);
+            }
+        }
+
+        /// <summary>A NUL-terminated UTF-8 copy of <paramref name="text"/> for a <c>const char*</c>.</summary>
+        /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 (C would see a shorter string) or a lone surrogate.</exception>
+        internal static byte[] ToNative(string text, string paramName)
+        {
+            if (text == null)
+            {
+                throw new ArgumentNullException(paramName);
+            }
+            if (text.IndexOf('\0') >= 0)
+            {
+                throw new ArgumentException("the string holds U+0000, which a C string cannot carry", paramName);
+            }
+            byte[] encoded = Encode(text, paramName);
+            byte[] terminated = new byte[encoded.Length + 1];
+            Buffer.BlockCopy(encoded, 0, terminated, 0, encoded.Length);
+            return terminated;
+        }
+
+        /// <summary>The string at <paramref name="p"/> (NUL-terminated UTF-8), or null for NULL.</summary>
+        internal static string FromNative(IntPtr p)
+        {
+            if (p == IntPtr.Zero)
+            {
+                return null;
+            }
+#if NETCOREAPP || NETSTANDARD2_1_OR_GREATER
+            return Marshal.PtrToStringUTF8(p);
+#else
+            // .NET Framework has no PtrToStringUTF8: find the NUL, copy, decode.
+            int length = 0;
+            while (Marshal.ReadByte(p, length) != 0)
+            {
+                length++;
+            }
+            if (length == 0)
+            {
+                return string.Empty;
+            }
+            byte[] bytes = new byte[length];
+            Marshal.Copy(p, bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+#endif
+        }
+    }
+
+    /// <summary>The C functions of include/teamsop.h, one for one.</summary>
+    internal static class NativeMethods
+    {
+        private const string Lib = "teamsop";
+        private const CallingConvention Cdecl = CallingConvention.Cdecl;
+
+        /// <summary><c>teamsop_poll_fn</c>.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        internal delegate bool PollFn(IntPtr current, IntPtr userData);
+
+        // Client
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern ClientHandle teamsop_client_new(byte[] accessToken);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_client_free(IntPtr client);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_token(ClientHandle client, byte[] accessToken);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_cloud(ClientHandle client, uint cloud);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_base_url(ClientHandle client, byte[] baseUrl);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_timeout_ms(ClientHandle client, uint timeoutMs);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_max_retries(ClientHandle client, uint maxRetries);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_max_body_bytes(ClientHandle client, UIntPtr maxBytes);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_poll_interval_ms(ClientHandle client, uint firstIntervalMs);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_ca_file(ClientHandle client, byte[] pemPath);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_select(ClientHandle client, byte[] fields);
+
+        // Fetching
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_get(ClientHandle client, byte[] chatId, byte[] operationId,
+                                                  out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_get_team_operation(ClientHandle client, byte[] teamId, byte[] operationId,
+                                                                 out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_get_location(ClientHandle client, byte[] location,
+                                                           out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_wait(ClientHandle client, byte[] location, uint timeoutMs,
+                                                   PollFn onPoll, IntPtr userData, out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_parse(byte[] json, UIntPtr len, out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_free(IntPtr operation);
+
+        // Why the last call failed (per thread)
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_last_error_message();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern int teamsop_last_http_status();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_last_graph_code();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_last_request_id();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_last_client_request_id();
+
+        // Library
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_version();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_result_str(uint result);
+
+        // Reading an operation (all take a live, borrowed pointer)
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_id(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern OperationStatus teamsop_operation_status(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_status_str(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern OperationType teamsop_operation_type(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_type_str(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_created_date_time(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_last_action_date_time(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern long teamsop_operation_created_unix_ms(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern long teamsop_operation_last_action_unix_ms(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern int teamsop_operation_attempts_count(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_target_resource_id(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_target_resource_location(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_values(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_error_code(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_error_message(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_odata_context(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_operation_json(IntPtr op);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        internal static extern bool teamsop_operation_is_terminal(IntPtr op);
+    }
+}
