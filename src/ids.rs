@@ -19,18 +19,19 @@ pub(crate) fn random_u64() -> u64 {
 
 /// A version-4 GUID in Graph's lowercase form.
 pub(crate) fn new_guid() -> String {
-    let hi = random_u64();
-    let lo = random_u64();
-    let time_hi = ((hi & 0x0fff) | 0x4000) as u16; // version 4
-    let clock = (((lo >> 48) & 0x3fff) | 0x8000) as u16; // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        (hi >> 32) as u32,
-        ((hi >> 16) & 0xffff) as u16,
-        time_hi,
-        clock,
-        lo & 0xffff_ffff_ffff
-    )
+    let hi = (random_u64() & !0xf000) | 0x4000; // version 4 in bits 12..16
+    let lo = (random_u64() & !(0xc000 << 48)) | (0x8000 << 48); // RFC 4122 variant
+    let bits = (u128::from(hi) << 64) | u128::from(lo);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        let nibble = (bits >> (124 - 4 * i)) & 0xf;
+        out.push(char::from(HEX[nibble as usize]));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub(crate) fn get_operation(settings: &Settings, url: &Url, deadline: Instant) -
     };
     let operation = call.run(url).map_err(redact)?;
     let mut trace = call.trace;
-    trace.request_id = trace.request_id.map(|id| token.redact(&id));
+    trace.request_id = trace.request_id.map(|id| token.redact_owned(id));
     Ok(Fetched { operation, trace })
 }
 

@@ -201,7 +201,9 @@ const MAX_URL_BYTES: usize = 65_534;
 
 /// One GET of `op`, ending by `deadline`.
 fn fetch(settings: &Settings, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
-    let url = settings.base.operation_url(op, settings.select.as_deref());
+    let url = settings.url_cache.get_or_build(op, || {
+        settings.base.operation_url(op, settings.select.as_deref())
+    });
     if url.as_str().len() > MAX_URL_BYTES {
         return Err(Error::invalid(format!(
             "the ids make a URL of {} bytes; at most {MAX_URL_BYTES} can be sent",

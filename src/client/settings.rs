@@ -2,7 +2,7 @@
 //! setter, so a setter never disturbs a request already under way.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use once_cell::sync::OnceCell;
@@ -10,7 +10,9 @@ use reqwest::header::HeaderValue;
 use rustls_pki_types::CertificateDer;
 
 use super::retry::DEFAULT_MAX_RETRIES;
-use crate::endpoint::{BaseUrl, Cloud};
+use reqwest::Url;
+
+use crate::endpoint::{BaseUrl, Cloud, OperationRef};
 use crate::error::{Error, Result};
 use crate::http::Http;
 
@@ -56,6 +58,15 @@ impl Token {
     pub(crate) fn redact(&self, text: &str) -> String {
         text.replace(&*self.text, "[redacted]")
     }
+
+    /// As [`Token::redact`], keeping `text`'s buffer when it holds no token.
+    pub(crate) fn redact_owned(&self, text: String) -> String {
+        if text.contains(&*self.text) {
+            self.redact(&text)
+        } else {
+            text
+        }
+    }
 }
 
 impl fmt::Debug for Token {
@@ -68,6 +79,33 @@ impl fmt::Debug for Token {
 /// rebuilt only when the trusted roots change.
 pub(crate) type LazyHttp = Arc<OnceCell<Http>>;
 
+/// The URL of the operation last fetched with these settings: polling asks for the
+/// same operation again and again, and building a URL is a fair share of a call.
+#[derive(Default)]
+pub(crate) struct UrlCache(Mutex<Option<(OperationRef, Url)>>);
+
+impl UrlCache {
+    /// The URL of `op`, built by `build` unless it is the one cached.
+    pub(crate) fn get_or_build(&self, op: &OperationRef, build: impl FnOnce() -> Url) -> Url {
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((key, url)) if key == op => url.clone(),
+            _ => {
+                let url = build();
+                *cached = Some((op.clone(), url.clone()));
+                url
+            }
+        }
+    }
+}
+
+impl Clone for UrlCache {
+    /// New settings start with an empty cache: the base or `$select` may differ.
+    fn clone(&self) -> Self {
+        UrlCache::default()
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub token: Option<Token>,
@@ -79,6 +117,7 @@ pub(crate) struct Settings {
     pub select: Option<String>,
     pub extra_roots: Arc<Vec<CertificateDer<'static>>>,
     pub http: LazyHttp,
+    pub url_cache: UrlCache,
 }
 
 impl Settings {
@@ -93,6 +132,7 @@ impl Settings {
             select: None,
             extra_roots: Arc::new(Vec::new()),
             http: LazyHttp::default(),
+            url_cache: UrlCache::default(),
         }
     }
 

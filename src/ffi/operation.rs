@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use crate::model::{CText, Field, Operation};
+use crate::model::{Field, Operation};
 
 use super::boundary::boundary;
 use super::types::{teamsop_operation, teamsop_status, teamsop_type, TEAMSOP_NO_TIME};
@@ -31,11 +31,7 @@ where
 /// `op` is NULL or a live operation.
 unsafe fn text(op: *const teamsop_operation, field: Field) -> *const c_char {
     // SAFETY: forwarded.
-    unsafe {
-        read(op, ptr::null(), |op| {
-            op.text(field).map_or(ptr::null(), CText::as_ptr)
-        })
-    }
+    unsafe { read(op, ptr::null(), |op| op.c_text(field)) }
 }
 
 /// `id`, or NULL when absent, null or `op` is NULL. Owned by `op`.

@@ -4,6 +4,9 @@
 use std::error::Error as StdError;
 use std::io;
 
+use reqwest::Url;
+
+use super::host_of;
 use crate::error::Error;
 
 /// How a failed request should be treated by the retry loop.
@@ -16,7 +19,8 @@ pub(crate) enum Failure {
 
 /// Classifies an error of `reqwest` raised while sending a request or reading its
 /// response head.
-pub(crate) fn send_failure(err: &reqwest::Error, host: &str) -> Failure {
+pub(crate) fn send_failure(err: &reqwest::Error, url: &Url) -> Failure {
+    let host = &host_of(url);
     if err.is_timeout() || chain_has_io_kind(err, io::ErrorKind::TimedOut) {
         return Failure::Final(Error::timeout(format!("the request to {host} timed out")));
     }
@@ -38,7 +42,8 @@ pub(crate) fn send_failure(err: &reqwest::Error, host: &str) -> Failure {
 }
 
 /// The error for a body that could not be read to its end.
-pub(crate) fn body_failure(err: &reqwest::Error, host: &str, received: usize) -> Error {
+pub(crate) fn body_failure(err: &reqwest::Error, url: &Url, received: usize) -> Error {
+    let host = host_of(url);
     // reqwest reports its own timeout as an io::Error wrapping a reqwest::Error.
     let reqwest_timeout = sources(err)
         .filter_map(|e| e.downcast_ref::<reqwest::Error>())

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::Url;
 use tokio::runtime::Runtime;
 
 use super::describe::{self, Failure};
@@ -13,6 +14,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// `User-Agent` of every request.
 const AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+const RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
 
 pub(super) struct Lane {
     runtime: Runtime,
@@ -52,11 +55,11 @@ impl Lane {
     }
 
     async fn exchange(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
-        let host = host_of(req.url);
         let remaining = req.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::Final(Error::timeout(format!(
-                "no time was left for the request to {host}"
+                "no time was left for the request to {}",
+                host_of(req.url)
             ))));
         }
         // Let the connections' tasks see what happened while this lane was idle
@@ -68,20 +71,20 @@ impl Lane {
             .client
             .get(req.url.clone())
             .timeout(remaining)
-            .header("client-request-id", req.client_request_id);
+            .header(CLIENT_REQUEST_ID, req.client_request_id);
         if let Some(bearer) = req.bearer {
             builder = builder.header(AUTHORIZATION, bearer.clone());
         }
         if req.attempt > 0 {
-            builder = builder.header("Retry-Attempt", req.attempt);
+            builder = builder.header(RETRY_ATTEMPT, req.attempt);
         }
         let mut response = builder
             .send()
             .await
-            .map_err(|e| describe::send_failure(&e, &host))?;
+            .map_err(|e| describe::send_failure(&e, req.url))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let body = read_capped(&mut response, &host, req.max_body_bytes).await;
+        let body = read_capped(&mut response, req.url, req.max_body_bytes).await;
         Ok(Reply {
             status,
             headers,
@@ -92,11 +95,14 @@ impl Lane {
 
 /// Reads the body, refusing more than `cap` bytes; memory stays within the cap
 /// whatever the server sends.
-async fn read_capped(response: &mut reqwest::Response, host: &str, cap: usize) -> Result<Vec<u8>> {
+async fn read_capped(response: &mut reqwest::Response, url: &Url, cap: usize) -> Result<Vec<u8>> {
     let too_large = || {
         Error::new(
             ErrorKind::TooLarge { limit: cap },
-            format!("the response body from {host} is larger than the limit of {cap} bytes"),
+            format!(
+                "the response body from {} is larger than the limit of {cap} bytes",
+                host_of(url)
+            ),
         )
     };
     let declared = response.content_length();
@@ -114,7 +120,7 @@ async fn read_capped(response: &mut reqwest::Response, host: &str, cap: usize) -
                 }
                 body.extend_from_slice(&chunk);
             }
-            Err(e) => return Err(describe::body_failure(&e, host, body.len())),
+            Err(e) => return Err(describe::body_failure(&e, url, body.len())),
         }
     }
 }

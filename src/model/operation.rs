@@ -1,6 +1,7 @@
 //! `Operation`: one teamsAsyncOperation as received, with its raw body kept.
 
 use std::borrow::Cow;
+use std::ffi::c_char;
 
 use serde::Deserialize;
 
@@ -25,42 +26,53 @@ pub(crate) enum Field {
     ODataContext,
 }
 
-/// Graph's `operationError`: why a failed operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OperationError {
-    code: Option<CText>,
-    message: Option<CText>,
+const FIELD_COUNT: usize = 11;
+
+/// Where a field's text sits in `Operation::texts`; `len == ABSENT` when absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
 }
 
-impl OperationError {
+const ABSENT: u32 = u32::MAX;
+const NO_SPAN: Span = Span {
+    start: 0,
+    len: ABSENT,
+};
+
+/// Graph's `operationError`: why a failed operation failed. Borrows from its
+/// operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationError<'a> {
+    code: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+impl<'a> OperationError<'a> {
     /// `error.code`, if not null.
-    pub fn code(&self) -> Option<&str> {
-        self.code.as_ref().map(CText::as_str)
+    pub fn code(&self) -> Option<&'a str> {
+        self.code
     }
 
     /// `error.message`, if not null.
-    pub fn message(&self) -> Option<&str> {
-        self.message.as_ref().map(CText::as_str)
+    pub fn message(&self) -> Option<&'a str> {
+        self.message
     }
 }
 
 /// A teamsAsyncOperation. Immutable; every string field is as Graph sent it.
 ///
 /// Absent and JSON-null fields read as `None`. Unknown fields are ignored here and
-/// stay readable in [`Operation::json`].
+/// stay readable in [`Operation::json`]. The field texts live in one buffer, each
+/// followed by a NUL, so the C layer hands out pointers without copying and a parse
+/// costs two allocations whatever the number of fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     body: CText,
-    id: Option<CText>,
-    status: Option<CText>,
-    operation_type: Option<CText>,
-    created_date_time: Option<CText>,
-    last_action_date_time: Option<CText>,
-    target_resource_id: Option<CText>,
-    target_resource_location: Option<CText>,
-    values: Option<CText>,
-    odata_context: Option<CText>,
-    error: Option<OperationError>,
+    texts: Box<str>,
+    spans: [Span; FIELD_COUNT],
+    has_error: bool,
     attempts_count: Option<i32>,
     created_unix_ms: Option<i64>,
     last_action_unix_ms: Option<i64>,
@@ -126,46 +138,79 @@ impl Operation {
         }
         let body =
             CText::from_string(text).ok_or_else(|| Error::parse("the body contains a NUL byte"))?;
-        let wire: Wire<'_> = serde_json::from_str(body.as_str())
+        let (texts, spans, has_error, attempts_count) = Operation::gather(body.as_str())?;
+        let mut op = Operation {
+            body,
+            texts,
+            spans,
+            has_error,
+            attempts_count,
+            created_unix_ms: None,
+            last_action_unix_ms: None,
+        };
+        op.created_unix_ms = op.created_date_time().and_then(parse_unix_ms);
+        op.last_action_unix_ms = op.last_action_date_time().and_then(parse_unix_ms);
+        Ok(op)
+    }
+
+    /// Parses `body` and copies its string fields into one buffer.
+    #[allow(clippy::type_complexity)]
+    fn gather(body: &str) -> Result<(Box<str>, [Span; FIELD_COUNT], bool, Option<i32>)> {
+        let wire: Wire<'_> = serde_json::from_str(body)
             .map_err(|e| Error::parse(format!("the body is not a teamsAsyncOperation: {e}")))?;
 
-        let error = match wire.error {
-            None => None,
-            Some(e) => Some(OperationError {
-                code: text_field(e.code, "error.code")?,
-                message: text_field(e.message, "error.message")?,
-            }),
+        let (has_error, code, message) = match wire.error {
+            None => (false, None, None),
+            Some(e) => (true, e.code, e.message),
         };
-        let created_date_time = text_field(wire.created_date_time, "createdDateTime")?;
-        let last_action_date_time = text_field(wire.last_action_date_time, "lastActionDateTime")?;
-        Ok(Operation {
-            id: text_field(wire.id, "id")?,
-            status: text_field(wire.status, "status")?,
-            operation_type: text_field(wire.operation_type, "operationType")?,
-            created_unix_ms: created_date_time
-                .as_ref()
-                .and_then(|t| parse_unix_ms(t.as_str())),
-            last_action_unix_ms: last_action_date_time
-                .as_ref()
-                .and_then(|t| parse_unix_ms(t.as_str())),
-            created_date_time,
-            last_action_date_time,
-            target_resource_id: text_field(wire.target_resource_id, "targetResourceId")?,
-            target_resource_location: text_field(
-                wire.target_resource_location,
-                "targetResourceLocation",
-            )?,
-            values: text_field(wire.values, "values")?,
-            odata_context: text_field(wire.odata_context, "@odata.context")?,
-            attempts_count: wire.attempts_count,
-            error,
-            body,
-        })
+        // In the order of `Field`.
+        let values: [(Option<Cow<'_, str>>, &str); FIELD_COUNT] = [
+            (wire.id, "id"),
+            (wire.status, "status"),
+            (wire.operation_type, "operationType"),
+            (wire.created_date_time, "createdDateTime"),
+            (wire.last_action_date_time, "lastActionDateTime"),
+            (wire.target_resource_id, "targetResourceId"),
+            (wire.target_resource_location, "targetResourceLocation"),
+            (wire.values, "values"),
+            (code, "error.code"),
+            (message, "error.message"),
+            (wire.odata_context, "@odata.context"),
+        ];
+        let size: usize = values
+            .iter()
+            .filter_map(|(v, _)| v.as_ref())
+            .map(|v| v.len() + 1)
+            .sum();
+        if size > ABSENT as usize {
+            return Err(Error::parse("the body's fields are too large"));
+        }
+        let mut texts = String::with_capacity(size);
+        let mut spans = [NO_SPAN; FIELD_COUNT];
+        for (span, (value, name)) in spans.iter_mut().zip(&values) {
+            let Some(value) = value else { continue };
+            if value.as_bytes().contains(&0) {
+                return Err(Error::parse(format!("the field {name} contains U+0000")));
+            }
+            // Both fit in u32: checked against the total above.
+            *span = Span {
+                start: texts.len() as u32,
+                len: value.len() as u32,
+            };
+            texts.push_str(value);
+            texts.push('\0');
+        }
+        Ok((
+            texts.into_boxed_str(),
+            spans,
+            has_error,
+            wire.attempts_count,
+        ))
     }
 
     /// `id`, if present.
     pub fn id(&self) -> Option<&str> {
-        self.text(Field::Id).map(CText::as_str)
+        self.text(Field::Id)
     }
 
     /// `status`; `None` when absent or null.
@@ -175,7 +220,7 @@ impl Operation {
 
     /// `status` as sent.
     pub fn status_str(&self) -> Option<&str> {
-        self.text(Field::Status).map(CText::as_str)
+        self.text(Field::Status)
     }
 
     /// `operationType`; `None` when absent or null.
@@ -185,17 +230,17 @@ impl Operation {
 
     /// `operationType` as sent.
     pub fn operation_type_str(&self) -> Option<&str> {
-        self.text(Field::OperationType).map(CText::as_str)
+        self.text(Field::OperationType)
     }
 
     /// `createdDateTime` as sent.
     pub fn created_date_time(&self) -> Option<&str> {
-        self.text(Field::CreatedDateTime).map(CText::as_str)
+        self.text(Field::CreatedDateTime)
     }
 
     /// `lastActionDateTime` as sent.
     pub fn last_action_date_time(&self) -> Option<&str> {
-        self.text(Field::LastActionDateTime).map(CText::as_str)
+        self.text(Field::LastActionDateTime)
     }
 
     /// `createdDateTime` in Unix milliseconds; `None` when absent or unparseable.
@@ -215,27 +260,30 @@ impl Operation {
 
     /// `targetResourceId`: a chat id or a team id.
     pub fn target_resource_id(&self) -> Option<&str> {
-        self.text(Field::TargetResourceId).map(CText::as_str)
+        self.text(Field::TargetResourceId)
     }
 
     /// `targetResourceLocation`, an opaque relative path.
     pub fn target_resource_location(&self) -> Option<&str> {
-        self.text(Field::TargetResourceLocation).map(CText::as_str)
+        self.text(Field::TargetResourceLocation)
     }
 
     /// `values` as sent: a string that itself holds JSON.
     pub fn values(&self) -> Option<&str> {
-        self.text(Field::Values).map(CText::as_str)
+        self.text(Field::Values)
     }
 
     /// `error`, when it is an object.
-    pub fn error(&self) -> Option<&OperationError> {
-        self.error.as_ref()
+    pub fn error(&self) -> Option<OperationError<'_>> {
+        self.has_error.then(|| OperationError {
+            code: self.text(Field::ErrorCode),
+            message: self.text(Field::ErrorMessage),
+        })
     }
 
     /// `@odata.context`.
     pub fn odata_context(&self) -> Option<&str> {
-        self.text(Field::ODataContext).map(CText::as_str)
+        self.text(Field::ODataContext)
     }
 
     /// The whole body as received, for fields this type does not model.
@@ -252,22 +300,23 @@ impl Operation {
         &self.body
     }
 
-    /// The stored text of a string field, NUL-terminated.
-    pub(crate) fn text(&self, field: Field) -> Option<&CText> {
-        let error = self.error.as_ref();
-        match field {
-            Field::Id => self.id.as_ref(),
-            Field::Status => self.status.as_ref(),
-            Field::OperationType => self.operation_type.as_ref(),
-            Field::CreatedDateTime => self.created_date_time.as_ref(),
-            Field::LastActionDateTime => self.last_action_date_time.as_ref(),
-            Field::TargetResourceId => self.target_resource_id.as_ref(),
-            Field::TargetResourceLocation => self.target_resource_location.as_ref(),
-            Field::Values => self.values.as_ref(),
-            Field::ErrorCode => error.and_then(|e| e.code.as_ref()),
-            Field::ErrorMessage => error.and_then(|e| e.message.as_ref()),
-            Field::ODataContext => self.odata_context.as_ref(),
+    /// The text of a string field, if present.
+    pub(crate) fn text(&self, field: Field) -> Option<&str> {
+        let span = self.spans[field as usize];
+        (span.len != ABSENT).then(|| {
+            let start = span.start as usize;
+            &self.texts[start..start + span.len as usize]
+        })
+    }
+
+    /// The NUL-terminated text of a string field, or NULL; valid while `self` lives.
+    pub(crate) fn c_text(&self, field: Field) -> *const c_char {
+        let span = self.spans[field as usize];
+        if span.len == ABSENT {
+            return std::ptr::null();
         }
+        // `start` is within `texts` (it was its length when the text was pushed).
+        self.texts[span.start as usize..].as_ptr().cast()
     }
 }
 
@@ -276,15 +325,6 @@ fn not_utf8(e: std::str::Utf8Error) -> Error {
         "the body is not UTF-8 (invalid byte at offset {})",
         e.valid_up_to()
     ))
-}
-
-fn text_field(value: Option<Cow<'_, str>>, name: &str) -> Result<Option<CText>> {
-    match value {
-        None => Ok(None),
-        Some(text) => CText::new(&text)
-            .map(Some)
-            .ok_or_else(|| Error::parse(format!("the field {name} contains U+0000"))),
-    }
 }
 
 #[cfg(test)]

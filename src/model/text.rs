@@ -1,5 +1,5 @@
-//! Strings stored with a NUL after their last byte, so the C layer can hand out
-//! pointers into an operation without copying and without a second allocation.
+//! A string stored with a NUL after its last byte (an operation's body), so the C
+//! layer can hand out a pointer to it without copying.
 
 use std::ffi::c_char;
 use std::fmt;
@@ -9,16 +9,6 @@ use std::fmt;
 pub(crate) struct CText(Box<str>);
 
 impl CText {
-    /// Copies `text`; `None` if it holds a NUL (it could not be a C string).
-    pub(crate) fn new(text: &str) -> Option<CText> {
-        if text.as_bytes().contains(&0) {
-            return None;
-        }
-        let mut owned = String::with_capacity(text.len() + 1);
-        owned.push_str(text);
-        Some(CText::terminate(owned))
-    }
-
     /// Takes `text` over, appending the NUL; `None` if it holds a NUL.
     pub(crate) fn from_string(text: String) -> Option<CText> {
         if text.as_bytes().contains(&0) {
@@ -56,7 +46,7 @@ mod tests {
 
     #[test]
     fn pointer_is_nul_terminated_text() {
-        let t = CText::new("19:abc@thread.v2").unwrap();
+        let t = CText::from_string("19:abc@thread.v2".to_string()).unwrap();
         assert_eq!(t.as_str(), "19:abc@thread.v2");
         // SAFETY: as_ptr points at the text followed by the NUL CText appends.
         let back = unsafe { CStr::from_ptr(t.as_ptr()) };
@@ -65,8 +55,7 @@ mod tests {
 
     #[test]
     fn interior_nul_is_refused() {
-        assert!(CText::new("a\0b").is_none());
-        assert!(CText::from_string("a\0".to_string()).is_none());
-        assert_eq!(CText::new("").unwrap().as_str(), "");
+        assert!(CText::from_string("a\0b".to_string()).is_none());
+        assert_eq!(CText::from_string(String::new()).unwrap().as_str(), "");
     }
 }
