@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config   # C/C++ callers, pkg-config install test
+  build-essential pkg-config curl  # C/C++ callers, pkg-config install test, demo
   cmake                        # find_package(teamsop) install test
   valgrind                     # memcheck over the C test programs
   mono-mcs mono-runtime libmono-system-core4.0-cil   # .NET binding tests (mcs + mono)

@@ -175,10 +175,13 @@ static int usage(void) {
 }
 
 static bool parse_long(const char *text, long min, long max, long *out) {
+  if (text == NULL) {
+    return false;
+  }
   char *end = NULL;
   errno = 0;
   long v = strtol(text, &end, 10);
-  if (text == NULL || errno != 0 || end == text || *end != '\0' || v < min || v > max) {
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
     return false;
   }
   *out = v;
@@ -189,7 +192,7 @@ int main(int argc, char **argv) {
   long threads = 8;
   long max_retries = -1; /* the client's default */
   const char *counts_file = NULL;
-  for (int a = 1; a < argc; a++) {
+  for (int a = 1; a < argc; a += 2) {
     const char *v = a + 1 < argc ? argv[a + 1] : NULL;
     if (v == NULL) {
       return usage();
@@ -210,7 +213,6 @@ int main(int argc, char **argv) {
     } else {
       return usage();
     }
-    a++;
   }
   const char *base_url = getenv("TEAMSOP_BASE_URL");
   g_token = getenv("TEAMSOP_TOKEN");
