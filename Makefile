@@ -72,19 +72,24 @@ abi-check: build
 rust-test:
 	$(CARGO) test --workspace
 
-$(BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h include/teamsop.h build | $(BUILD)
+$(BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(BUILD)/test_abi_static: tests/c/test_abi.c tests/c/check.h include/teamsop.h build | $(BUILD)
+$(BUILD)/test_behaviour: tests/c/test_behaviour.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
+	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
+
+$(BUILD)/test_abi_static: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LIB_A) $(LDLIBS_A)
 
 # The C test program and the CLI's tests, over HTTP and over HTTPS (the
-# emulator's own CA passed with teamsop_client_set_ca_file / --ca-file).
-c-test: $(BUILD)/test_abi $(BUILD)/teamsop-get
+# emulator's own CA passed with teamsop_client_set_ca_file / --ca-file), and
+# Graph's behaviours (retries, Retry-After, redirects, TLS, reuse) from C.
+c-test: $(BUILD)/test_abi $(BUILD)/teamsop-get $(BUILD)/test_behaviour
 	scripts/with-emulator.sh --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
 	scripts/with-emulator.sh -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
 	scripts/with-emulator.sh --tls --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
 	scripts/with-emulator.sh --tls -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
+	tests/c/run-behaviour.sh $(BUILD)/test_behaviour
 
 c-static-test: $(BUILD)/test_abi_static
 	@if ldd $(BUILD)/test_abi_static | grep -q libteamsop; then echo "test_abi_static links libteamsop dynamically" >&2; exit 1; fi

@@ -68,7 +68,7 @@ $(BUILD)/soak: tests/c/soak.c include/teamsop.h build | $(BUILD)
 $(BUILD)/load: tests/c/load.c include/teamsop.h build | $(BUILD)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(ASAN_DIR)/test_abi: tests/c/test_abi.c tests/c/check.h include/teamsop.h build
+$(ASAN_DIR)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 

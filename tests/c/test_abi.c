@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "teamsop.h"
+#include "emulator_control.h"
 
 /* After each test: did the library raise SIGPIPE (see on_sigpipe)? */
 static void check_no_sigpipe(void);
@@ -178,116 +179,21 @@ static bool is_guid(const char *s) {
 /* ------------------------------------------------ a tiny client for /_emulator */
 
 /* Sends one request to the emulator (plain http only) and returns the body
- * (malloc'd, NUL-terminated; chunked bodies decoded), or NULL. */
+ * (malloc'd, NUL-terminated; chunked bodies decoded), or NULL. The client itself
+ * is emu_control_request, in emulator_control.h. */
 static char *emu_http(const char *method, const char *path, const char *extra_headers,
                       int *status_out, char **headers_out) {
-  if (status_out != NULL) {
-    *status_out = 0;
-  }
-  if (headers_out != NULL) {
-    *headers_out = NULL;
-  }
   if (!g_http) {
+    if (status_out != NULL) {
+      *status_out = 0;
+    }
+    if (headers_out != NULL) {
+      *headers_out = NULL;
+    }
     return NULL;
   }
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    return NULL;
-  }
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons((uint16_t)g_emu_port);
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-    close(fd);
-    return NULL;
-  }
-  char req[2048];
-  int n = snprintf(req, sizeof req,
-                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
-                   "Content-Length: 0\r\n\r\n",
-                   method, path, g_emu_port, extra_headers != NULL ? extra_headers : "");
-  for (int off = 0; off < n;) {
-    ssize_t w = write(fd, req + off, (size_t)(n - off));
-    if (w <= 0) {
-      close(fd);
-      return NULL;
-    }
-    off += (int)w;
-  }
-  size_t cap = 65536, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap *= 2;
-      buf = realloc(buf, cap);
-    }
-    ssize_t r = read(fd, buf + len, cap - len - 1);
-    if (r < 0 && errno == EINTR) {
-      continue;
-    }
-    if (r <= 0) {
-      break;
-    }
-    len += (size_t)r;
-  }
-  close(fd);
-  buf[len] = '\0';
-  char *end = strstr(buf, "\r\n\r\n");
-  int status = 0;
-  if (end == NULL || sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
-    free(buf);
-    return NULL;
-  }
-  if (status_out != NULL) {
-    *status_out = status;
-  }
-  size_t head_len = (size_t)(end - buf);
-  char *head = malloc(head_len + 1);
-  memcpy(head, buf, head_len);
-  head[head_len] = '\0';
-  char *lower = malloc(head_len + 1);
-  for (size_t i = 0; i <= head_len; i++) {
-    lower[i] = (char)tolower((unsigned char)head[i]);
-  }
-  const char *body = end + 4;
-  size_t body_len = len - head_len - 4;
-  char *out;
-  bool chunked = strstr(lower, "\r\ntransfer-encoding: chunked") != NULL;
-  free(lower);
-  if (chunked) {
-    out = malloc(body_len + 1);
-    size_t o = 0;
-    const char *p = body;
-    for (;;) {
-      char *after = NULL;
-      unsigned long size = strtoul(p, &after, 16);
-      const char *data = strstr(after, "\r\n");
-      if (size == 0 || data == NULL) {
-        break;
-      }
-      data += 2;
-      if ((size_t)(data - body) + size > body_len) {
-        break;
-      }
-      memcpy(out + o, data, size);
-      o += size;
-      p = data + size + 2;
-    }
-    out[o] = '\0';
-  } else {
-    out = malloc(body_len + 1);
-    memcpy(out, body, body_len);
-    out[body_len] = '\0';
-  }
-  if (headers_out != NULL) {
-    *headers_out = head;
-  } else {
-    free(head);
-  }
-  free(buf);
-  return out;
+  return emu_control_request(g_emu_port, method, path, extra_headers, NULL, status_out,
+                             headers_out);
 }
 
 static void emu_clear_requests(void) {
@@ -758,8 +664,8 @@ TEST(test_set_ca_file) {
   static const char *const contents[] = {
       "this file holds no certificate\n",
       "",
-      "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGXe4RrWdCE5mBNvQ8vq1h3Cb0WKdrrK1mjcsW0Ow8xV\n"
-      "-----END PRIVATE KEY-----\n",
+      ("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGXe4RrWdCE5mBNvQ8vq1h3Cb0WKdrrK1mjcsW0Ow8xV\n"
+       "-----END PRIVATE KEY-----\n"),
   };
   for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
     char path[] = "/tmp/teamsop-test-ca-XXXXXX";
@@ -829,7 +735,7 @@ TEST(test_set_token) {
   CHECK_NOTHING_SENT();
 
   static const char *const bad[] = {
-      "", "a\nb", "a\rb", "wrong-secret-abc123\n", "tok\xc3\xa9n", "tok\xff", "a\x7f" "b",
+      "", "a\nb", "a\rb", "wrong-secret-abc123\n", "tok\xc3\xa9n", "tok\xff", ("a\x7f" "b"),
       "sekret-tab\tx",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
