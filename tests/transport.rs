@@ -298,10 +298,31 @@ fn a_connection_the_server_closed_while_idle_is_not_reused() {
     // The server goes away, closing the kept-alive connection while the client
     // is idle; a new server takes the same port.
     drop(first);
-    std::thread::sleep(Duration::from_millis(50));
+    // Idle long enough that the library checks its connections before reuse.
+    std::thread::sleep(Duration::from_millis(1100));
     let second = Emulator::start(Config::default().port(port).worker_threads(1)).unwrap();
     // No retry allowed: the pool must not hand out the dead connection.
     c.get_chat_operation(SEED_CHAT_ID, SEED_OPERATION_ID)
         .unwrap();
+    assert_eq!(second.stats().requests, 1);
+}
+
+#[test]
+fn a_connection_closed_between_quick_calls_costs_one_immediate_retry() {
+    let first = emulator();
+    let port = first.addr().port();
+    let c = client(&first);
+    c.get_chat_operation(SEED_CHAT_ID, SEED_OPERATION_ID)
+        .unwrap();
+    drop(first);
+    let second = Emulator::start(Config::default().port(port).worker_threads(1)).unwrap();
+    let start = std::time::Instant::now();
+    c.get_chat_operation(SEED_CHAT_ID, SEED_OPERATION_ID)
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(second.stats().requests, 1);
 }

@@ -3,7 +3,7 @@
 //! the final answer into an `Operation` or an `Error`.
 
 use std::thread;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
@@ -70,7 +70,12 @@ impl Call<'_> {
                     }
                     Err(e) => return Err(e),
                 },
-                Err(Failure::ResetBeforeResponse(e)) => (e.with_trace(&self.trace), None),
+                // A kept-alive connection the server dropped between two calls
+                // looks like this: the first retry, on a new connection, is at once.
+                Err(Failure::ResetBeforeResponse(e)) => {
+                    let at_once = (attempt == 0).then_some(Duration::ZERO);
+                    (e.with_trace(&self.trace), at_once)
+                }
                 Err(Failure::Final(e)) => return Err(e.with_trace(&self.trace)),
             };
             if attempt >= self.settings.max_retries {

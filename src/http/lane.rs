@@ -1,6 +1,7 @@
 //! A lane: a single-threaded tokio runtime and the reqwest client (connection
 //! pool) whose connections live on it. Used by one thread at a time.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,9 +18,17 @@ const AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
 
+/// A lane idle for longer than this first lets its connections' tasks see what
+/// happened meanwhile (a server closing a kept-alive connection), so the pool does
+/// not hand out a dead one. Servers close idle connections after seconds to
+/// minutes; checking on every call would cost two system calls.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
+
 pub(super) struct Lane {
     runtime: Runtime,
     client: reqwest::Client,
+    /// When this lane last finished a request.
+    last_used: Cell<Option<Instant>>,
 }
 
 impl Lane {
@@ -46,12 +55,18 @@ impl Lane {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::transport(format!("cannot set up HTTP: {e}")))?;
-        Ok(Lane { runtime, client })
+        Ok(Lane {
+            runtime,
+            client,
+            last_used: Cell::new(None),
+        })
     }
 
     /// Sends `req` and reads the answer, driving this lane on the calling thread.
     pub(super) fn send(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
-        self.runtime.block_on(self.exchange(req))
+        let reply = self.runtime.block_on(self.exchange(req));
+        self.last_used.set(Some(Instant::now()));
+        reply
     }
 
     async fn exchange(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
@@ -62,10 +77,13 @@ impl Lane {
                 host_of(req.url)
             ))));
         }
-        // Let the connections' tasks see what happened while this lane was idle
-        // (a server closing a kept-alive connection), so the pool does not hand
-        // out a dead one.
-        tokio::task::yield_now().await;
+        let idle = self
+            .last_used
+            .get()
+            .is_none_or(|t| t.elapsed() >= IDLE_CHECK_AFTER);
+        if idle {
+            tokio::task::yield_now().await;
+        }
 
         let mut builder = self
             .client
