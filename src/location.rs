@@ -16,6 +16,13 @@ pub fn parse_location(location: &str, base: &BaseUrl) -> Result<OperationRef> {
     if location.is_empty() {
         return Err(Error::invalid("the location is empty"));
     }
+    // Characters a URL parser would drop or rewrite (tabs, newlines, `\` read as
+    // `/`): refused, so the ids read here are the ids the URL names.
+    if location.bytes().any(|b| b.is_ascii_control() || b == b'\\') {
+        return Err(Error::invalid(
+            "the location holds control characters or backslashes",
+        ));
+    }
     if location.starts_with('/') && !location.starts_with("//") {
         return parse_path(location);
     }
@@ -37,10 +44,10 @@ pub fn parse_location(location: &str, base: &BaseUrl) -> Result<OperationRef> {
             "the location may not have a query or a fragment",
         ));
     }
-    // `Url` has normalised the path; read the text as sent, after the authority.
-    let after_scheme = &location[url.scheme().len() + 3..];
-    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-    let rest = path
+    // The path `url` checked, not the raw text (which may differ, e.g. after a
+    // full-width host name mapped to ASCII).
+    let rest = url
+        .path()
         .strip_prefix(base.root_path())
         .filter(|rest| rest.starts_with('/'));
     match rest {
@@ -266,6 +273,10 @@ mod tests {
             "/teams/%zz/operations/o",
             "/teams/%ff/operations/o",
             "/teams/%00/operations/o",
+            "/teams('a\tb')/operations('o')",
+            "/teams('a\\b')/operations('o')",
+            "https://graph.microsoft.com/teams/t/operations/o\t1",
+            "https://graph.microsoft.com\\other/teams/t/operations/o",
             "https://evil.example/teams('t')/operations('o')",
             "http://graph.microsoft.com/teams('t')/operations('o')",
             "https://graph.microsoft.com:8443/teams('t')/operations('o')",
@@ -276,6 +287,16 @@ mod tests {
             let err = parse_location(loc, &base()).unwrap_err();
             assert_eq!(*err.kind(), ErrorKind::InvalidArgument, "{loc}");
         }
+    }
+
+    #[test]
+    fn absolute_location_is_read_as_the_url_parser_reads_it() {
+        // A full-width host maps to ASCII: the ids come from the parsed path.
+        let loc = "https:\u{ff47}raph.microsoft.com/teams/t/operations/o";
+        assert_eq!(ok(loc).1, "t");
+        let b = BaseUrl::parse("http://127.0.0.1:8080/graph/beta").unwrap();
+        let loc = "http:/\u{ff11}\u{ff12}\u{ff17}.0.0.1:8080/graph/teams/t/operations/o";
+        assert_eq!(parse_location(loc, &b).unwrap().operation_id, "o");
     }
 
     #[test]
