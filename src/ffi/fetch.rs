@@ -4,6 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::ptr;
 use std::time::Duration;
 
+use crate::endpoint::{OperationRef, Parent};
 use crate::error::{Error, Result};
 use crate::model::Operation;
 
@@ -61,12 +62,13 @@ pub unsafe extern "C" fn teamsop_get(
 ) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
-        with_out(out, || {
-            let client = client_arg(client)?;
-            let chat_id = str_arg(chat_id, "chat_id")?;
-            let operation_id = str_arg(operation_id, "operation_id")?;
-            client.get_chat_operation(chat_id, operation_id)
-        })
+        get_by_ids(
+            Parent::Chat,
+            client,
+            (chat_id, "chat_id"),
+            operation_id,
+            out,
+        )
     }
 }
 
@@ -86,11 +88,35 @@ pub unsafe extern "C" fn teamsop_get_team_operation(
 ) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
+        get_by_ids(
+            Parent::Team,
+            client,
+            (team_id, "team_id"),
+            operation_id,
+            out,
+        )
+    }
+}
+
+/// The body of `teamsop_get` and `teamsop_get_team_operation`; `parent_id` comes
+/// with its parameter name, for messages.
+///
+/// # Safety
+/// As for those two functions.
+unsafe fn get_by_ids(
+    parent: Parent,
+    client: *const teamsop_client,
+    (parent_id, parent_name): (*const c_char, &str),
+    operation_id: *const c_char,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
+    // SAFETY: forwarded from the entry points' contracts.
+    unsafe {
         with_out(out, || {
             let client = client_arg(client)?;
-            let team_id = str_arg(team_id, "team_id")?;
+            let parent_id = str_arg(parent_id, parent_name)?;
             let operation_id = str_arg(operation_id, "operation_id")?;
-            client.get_team_operation(team_id, operation_id)
+            client.get(&OperationRef::new(parent, parent_id, operation_id)?)
         })
     }
 }
