@@ -72,13 +72,13 @@ abi-check: build
 rust-test:
 	$(CARGO) test --workspace
 
-$(BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
+$(BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(BUILD)/test_behaviour: tests/c/test_behaviour.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
+$(BUILD)/test_behaviour: tests/c/test_behaviour.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(BUILD)/test_abi_static: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build | $(BUILD)
+$(BUILD)/test_abi_static: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LIB_A) $(LDLIBS_A)
 
 # The C test program and the CLI's tests, over HTTP and over HTTPS (the

@@ -48,8 +48,7 @@ VALGRIND := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definit
 
 # gcc's ASan and UBSan; the Rust library itself is not instrumented, but its
 # malloc/free go through ASan's allocator, so its heap misuse, leaks (LeakSanitizer)
-# and the C side's are all seen. (ASAN_CC=clang builds soak and load; test_abi.c
-# does not build under clang -Werror today: -Wstring-concatenation.)
+# and the C side's are all seen. (ASAN_CC=clang works too.)
 ASAN_CC      ?= $(CC)
 ASAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 ASAN_ENV     := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:exitcode=98 \
@@ -62,21 +61,21 @@ ASAN_ENV     := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:exi
 memcheck-deps:
 	@.ci/install-deps.sh curl valgrind
 
-$(BUILD)/soak: tests/c/soak.c include/teamsop.h build | $(BUILD)
+$(BUILD)/soak: tests/c/soak.c tests/c/test_support.h tests/c/check.h include/teamsop.h build | $(BUILD)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(LDLIBS_SO)
 
-$(BUILD)/load: tests/c/load.c include/teamsop.h build | $(BUILD)
+$(BUILD)/load: tests/c/load.c tests/c/test_support.h tests/c/check.h include/teamsop.h build | $(BUILD)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(ASAN_DIR)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h include/teamsop.h build
+$(ASAN_DIR)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(ASAN_DIR)/soak: tests/c/soak.c include/teamsop.h build
+$(ASAN_DIR)/soak: tests/c/soak.c tests/c/test_support.h tests/c/check.h include/teamsop.h build
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO)
 
-$(ASAN_DIR)/load: tests/c/load.c include/teamsop.h build
+$(ASAN_DIR)/load: tests/c/load.c tests/c/test_support.h tests/c/check.h include/teamsop.h build
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 

@@ -9,7 +9,9 @@
  * the counts and gives the process exit status: 0 when every check passed, 1
  * otherwise. The counters are atomic, so checks may run on any thread.
  *
- * Header-only, for a single translation unit.
+ * Header-only, for a single translation unit (which need not use RUN_TEST: it
+ * builds without unused warnings). libteamsop's programs include it through
+ * test_support.h.
  */
 #ifndef TEAMSOP_TESTS_CHECK_H
 #define TEAMSOP_TESTS_CHECK_H
@@ -26,7 +28,6 @@ static atomic_long check_failures_;
 static atomic_int check_tests_;
 static atomic_int check_failed_tests_;
 static const char *check_test_name_ = "(none)";
-static long check_failures_at_test_start_;
 
 /* Prints a string for a message: NULL, or the text quoted and cut at 200 bytes. */
 static inline void check_print_str_(FILE *to, const char *s) {
@@ -128,7 +129,7 @@ static inline bool check_null_(const void *p, bool want_null, const char *expr, 
 #define RUN_TEST(name)                                                                             \
   do {                                                                                             \
     check_test_name_ = #name;                                                                      \
-    check_failures_at_test_start_ = atomic_load(&check_failures_);                                 \
+    long check_failures_at_test_start_ = atomic_load(&check_failures_);                            \
     atomic_fetch_add(&check_tests_, 1);                                                            \
     printf("[ RUN  ] %s\n", #name);                                                                \
     fflush(stdout);                                                                                \

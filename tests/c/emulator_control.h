@@ -291,31 +291,45 @@ static inline long long emu_json_int(const char *p, long long fallback) {
   return end == p ? fallback : v;
 }
 
+/* The object's own members, one after another (not nested ones):
+ *
+ *   const char *it = emu_json_members(obj), *name, *value;
+ *   while (emu_json_next_member(&it, &name, &value)) { ... }
+ *
+ * `name` points at the member's name (its '"'), `value` at its value. The walk
+ * stops at the end of the object, or where it is not JSON. */
+static inline const char *emu_json_members(const char *obj) {
+  const char *p = obj != NULL ? emu_json_ws(obj) : NULL;
+  return p != NULL && *p == '{' ? emu_json_ws(p + 1) : NULL;
+}
+
+static inline bool emu_json_next_member(const char **it, const char **name, const char **value) {
+  const char *p = *it;
+  if (p == NULL || *p != '"') {
+    return false;
+  }
+  *name = p;
+  p = emu_json_ws(emu_json_skip_string(p));
+  if (*p != ':') {
+    *it = NULL;
+    return false;
+  }
+  *value = emu_json_ws(p + 1);
+  p = emu_json_ws(emu_json_skip_value(*value));
+  *it = *p == ',' ? emu_json_ws(p + 1) : NULL;
+  return true;
+}
+
 /* In the object at `obj` ('{'), the value of member `key` (pointer to it), or
  * NULL. Only the object's own members are looked at, not nested ones. */
 static inline const char *emu_json_member(const char *obj, const char *key) {
-  const char *p = emu_json_ws(obj);
-  if (*p != '{') {
-    return NULL;
-  }
-  p = emu_json_ws(p + 1);
   size_t key_len = strlen(key);
-  while (*p == '"') {
-    const char *name_end = emu_json_skip_string(p);
-    bool match = (size_t)(name_end - p) == key_len + 2 && strncmp(p + 1, key, key_len) == 0;
-    p = emu_json_ws(name_end);
-    if (*p != ':') {
-      return NULL;
+  const char *it = emu_json_members(obj), *name, *value;
+  while (emu_json_next_member(&it, &name, &value)) {
+    if ((size_t)(emu_json_skip_string(name) - name) == key_len + 2 &&
+        strncmp(name + 1, key, key_len) == 0) {
+      return value;
     }
-    p = emu_json_ws(p + 1);
-    if (match) {
-      return p;
-    }
-    p = emu_json_ws(emu_json_skip_value(p));
-    if (*p != ',') {
-      return NULL;
-    }
-    p = emu_json_ws(p + 1);
   }
   return NULL;
 }
@@ -455,20 +469,11 @@ static inline char *emu_request_header(const char *req, const char *name) {
 
 /* Does any header of a recorded request, name or value, contain `needle`? */
 static inline bool emu_request_headers_contain(const char *req, const char *needle) {
-  const char *p = req != NULL ? emu_json_member(req, "headers") : NULL;
-  if (p == NULL || *(p = emu_json_ws(p)) != '{') {
-    return false;
-  }
-  p = emu_json_ws(p + 1);
-  while (*p == '"') {
-    char *name = emu_json_string(p);
-    p = emu_json_ws(emu_json_skip_string(p));
-    if (*p != ':') {
-      free(name);
-      return false;
-    }
-    p = emu_json_ws(p + 1);
-    char *value = emu_json_string(p);
+  const char *it = emu_json_members(req != NULL ? emu_json_member(req, "headers") : NULL);
+  const char *name_at, *value_at;
+  while (emu_json_next_member(&it, &name_at, &value_at)) {
+    char *name = emu_json_string(name_at);
+    char *value = emu_json_string(value_at);
     bool found = (name != NULL && strstr(name, needle) != NULL) ||
                  (value != NULL && strstr(value, needle) != NULL);
     free(name);
@@ -476,11 +481,6 @@ static inline bool emu_request_headers_contain(const char *req, const char *need
     if (found) {
       return true;
     }
-    p = emu_json_ws(emu_json_skip_value(p));
-    if (*p != ',') {
-      return false;
-    }
-    p = emu_json_ws(p + 1);
   }
   return false;
 }

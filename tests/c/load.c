@@ -55,11 +55,9 @@
 #include <time.h>
 
 #include "teamsop.h"
+/* SEED_CHAT, SEED_OP, now_s, streq. */
+#include "test_support.h"
 
-#define SEED_CHAT "19:c253a29b5f694b55a6baad8e83510af7@thread.v2"
-#define SEED_OP                                                                                    \
-  "2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-887e-4972-ac3e-bd578e38232e-cf58835e-43f0-4fc1-" \
-  "825e-5de55630e7e4"
 #define MAX_THREADS 256
 /* Results are 0..12; one slot more for a value outside the enum. */
 #define RESULT_SLOTS 14
@@ -87,10 +85,6 @@ static void check_fail(int thread, long call, teamsop_result r, const char *what
   } else if (n == 21) {
     fprintf(stderr, "load: (further failures not printed)\n");
   }
-}
-
-static bool streq(const char *a, const char *b) {
-  return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
 /* Checks one result against what the scripted answers allow (see the top). */
@@ -159,12 +153,6 @@ static void *worker_main(void *arg) {
     atomic_fetch_add(&g_counts[s], w->counts[s]);
   }
   return NULL;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static int usage(void) {

@@ -25,12 +25,9 @@
 #include <unistd.h>
 
 #include "teamsop.h"
+/* SEED_CHAT, SEED_OP, SEED_CREATED_MS, now_s, streq. */
+#include "test_support.h"
 
-#define SEED_CHAT "19:c253a29b5f694b55a6baad8e83510af7@thread.v2"
-#define SEED_OP                                                                                    \
-  "2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-887e-4972-ac3e-bd578e38232e-cf58835e-43f0-4fc1-" \
-  "825e-5de55630e7e4"
-#define SEED_CREATED_MS INT64_C(1622150621908)
 #define BASELINE_CALLS 1000L
 #define DEFAULT_CALLS 100000L
 /* End RSS may be at most this many percent above the baseline. */
@@ -63,16 +60,6 @@ static long rss_kib(void) {
     return -1;
   }
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool streq(const char *a, const char *b) {
-  return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
 static int usage(void) {

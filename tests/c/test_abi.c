@@ -34,22 +34,15 @@
 
 #include "teamsop.h"
 #include "emulator_control.h"
-
-/* After each test: did the library raise SIGPIPE (see on_sigpipe)? */
-static void check_no_sigpipe(void);
-#define CHECK_AFTER_EACH_TEST() check_no_sigpipe()
-#include "check.h"
+/* check.h, with check_no_sigpipe() after each test; SEED_CHAT, SEED_OP,
+ * SEED_CREATED_MS, now_s, is_guid, DUMMY_OP, CHECK_RESULT, CHECK_LAST_ERROR_CLEAN. */
+#include "test_support.h"
 
 /* ------------------------------------------------------------------ fixtures */
 
-#define SEED_CHAT "19:c253a29b5f694b55a6baad8e83510af7@thread.v2"
 #define SEED_CHAT_ENC "19%3Ac253a29b5f694b55a6baad8e83510af7%40thread.v2"
-#define SEED_OP                                                                                    \
-  "2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-887e-4972-ac3e-bd578e38232e-cf58835e-43f0-4fc1-" \
-  "825e-5de55630e7e4"
 #define SEED_CREATED "2021-05-27T21:23:41.9085453Z"
 #define SEED_LAST_ACTION "2021-05-27T21:23:45.1899277Z"
-#define SEED_CREATED_MS INT64_C(1622150621908)
 #define SEED_LAST_ACTION_MS INT64_C(1622150625189)
 #define SEED_CONTEXT                                                                               \
   "https://graph.microsoft.com/beta/$metadata#chats('19%3Ac253a29b5f694b55a6baad8e83510af7%40thread." \
@@ -70,111 +63,13 @@ static int g_emu_port;
 static char *g_fixture;         /* tests/fixtures/seed-operation.json */
 static size_t g_fixture_len;
 
-/* Strings that must never appear in an error message: the real token and every
- * token this program hands to the library. */
+/* The tokens this program hands to the library: like the real token, they must
+ * never appear in an error message (test_set_secrets, in main). The
+ * stderr-token-check of mk/memcheck.mk reads this list too. */
 static const char *const g_secrets[] = {
     "wrong-secret-abc123", "value123", "sekret-tab", "xyzzy-non-ascii", "plugh-nonutf8",
     "thread-secret-987",
 };
-
-/* A C host keeps SIGPIPE's default disposition (terminate) unless it chose
- * otherwise: a library that writes to a socket the peer has closed without
- * MSG_NOSIGNAL kills it. This program counts such signals instead of dying, and
- * fails the test during which one arrived. */
-static volatile sig_atomic_t g_sigpipes;
-static sig_atomic_t g_sigpipes_reported;
-
-static void on_sigpipe(int sig) {
-  (void)sig;
-  g_sigpipes++;
-  static const char msg[] =
-      "    !!! SIGPIPE raised inside the library (a host with the default disposition dies)\n";
-  if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
-    /* nothing to do in a signal handler */
-  }
-}
-
-static void check_no_sigpipe(void) {
-  sig_atomic_t now = g_sigpipes;
-  if (!CHECK_EQ_INT(now - g_sigpipes_reported, 0)) {
-    CHECK_NOTE("SIGPIPE raised by libteamsop during %s", check_test_name_);
-  }
-  g_sigpipes_reported = now;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* ------------------------------------------------------- result-aware checks */
-
-/* After every failure: a message is there, and no token is in it. */
-static bool check_last_error_clean_(const char *file, int line) {
-  const char *m = teamsop_last_error_message();
-  bool ok = check_null_(m, false, "teamsop_last_error_message()", file, line);
-  if (m == NULL) {
-    return false;
-  }
-  ok &= check_true_(m[0] != '\0', "last error message is not empty", file, line);
-  if (g_token != NULL && g_token[0] != '\0') {
-    bool clean = strstr(m, g_token) == NULL;
-    if (!check_true_(clean, "TEAMSOP_TOKEN not in teamsop_last_error_message()", file, line)) {
-      CHECK_NOTE("message: %s", m);
-    }
-    ok &= clean;
-  }
-  for (size_t i = 0; i < sizeof g_secrets / sizeof g_secrets[0]; i++) {
-    bool clean = strstr(m, g_secrets[i]) == NULL;
-    if (!check_true_(clean, "no test token in teamsop_last_error_message()", file, line)) {
-      CHECK_NOTE("token %s in message: %s", g_secrets[i], m);
-    }
-    ok &= clean;
-  }
-  return ok;
-}
-#define CHECK_LAST_ERROR_CLEAN() check_last_error_clean_(__FILE__, __LINE__)
-
-static bool check_result_(teamsop_result got, teamsop_result want, const char *expr,
-                          const char *file, int line) {
-  bool ok = got == want;
-  if (!check_record_(ok)) {
-    fprintf(stderr, "%s:%d: FAIL in %s: %s gave %s (%d), expected %s (%d)\n", file, line,
-            check_test_name_, expr, teamsop_result_str((uint32_t)got), (int)got,
-            teamsop_result_str((uint32_t)want), (int)want);
-    if (got != TEAMSOP_OK) {
-      fprintf(stderr, "    last error: %s (http %d)\n", teamsop_last_error_message(),
-              (int)teamsop_last_http_status());
-    }
-  }
-  if (got != TEAMSOP_OK) {
-    ok &= check_last_error_clean_(file, line);
-  }
-  return ok;
-}
-/* Checks a teamsop_result; on any failure result also checks the last error. */
-#define CHECK_RESULT(expr, want) check_result_((expr), (want), #expr, __FILE__, __LINE__)
-
-/* A pointer an out-parameter is pre-set to, to see it overwritten with NULL. */
-static int g_dummy_storage;
-#define DUMMY_OP ((teamsop_operation *)(void *)&g_dummy_storage)
-
-static bool is_guid(const char *s) {
-  if (s == NULL || strlen(s) != 36) {
-    return false;
-  }
-  for (int i = 0; i < 36; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') {
-        return false;
-      }
-    } else if (!isxdigit((unsigned char)s[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 /* ------------------------------------------------ a tiny client for /_emulator */
 
@@ -197,19 +92,14 @@ static char *emu_http(const char *method, const char *path, const char *extra_he
 }
 
 static void emu_clear_requests(void) {
-  int status = 0;
-  free(emu_http("DELETE", "/_emulator/requests", NULL, &status, NULL));
+  if (g_http) {
+    emu_control_clear_requests(g_emu_port);
+  }
 }
 
 /* The emulator's record of requests (JSON), or NULL over https. */
 static char *emu_requests(void) {
-  int status = 0;
-  char *body = emu_http("GET", "/_emulator/requests", NULL, &status, NULL);
-  if (body != NULL && status != 200) {
-    free(body);
-    return NULL;
-  }
-  return body;
+  return g_http ? emu_control_requests(g_emu_port) : NULL;
 }
 
 static int count_substr(const char *hay, const char *needle) {
@@ -265,16 +155,7 @@ static char *emu_request_path(const char *log, int index) {
 static teamsop_client *new_client(void) {
   teamsop_client *c = teamsop_client_new(g_token);
   CHECK_NOT_NULL(c);
-  if (c == NULL) {
-    fprintf(stderr, "teamsop_client_new: %s\n", teamsop_last_error_message());
-    exit(2);
-  }
-  CHECK_RESULT(teamsop_client_set_base_url(c, g_base_url), TEAMSOP_OK);
-  if (g_ca_file != NULL) {
-    CHECK_RESULT(teamsop_client_set_ca_file(c, g_ca_file), TEAMSOP_OK);
-  }
-  CHECK_RESULT(teamsop_client_set_timeout_ms(c, 10000), TEAMSOP_OK);
-  return c;
+  return test_client_ready(c, g_base_url, g_ca_file);
 }
 
 static char *read_file(const char *path, size_t *len) {
@@ -2099,11 +1980,9 @@ TEST(test_operation_shared_between_threads) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigpipe;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGPIPE, &sa, NULL);
+  test_catch_sigpipe(
+      "SIGPIPE raised by libteamsop",
+      "    !!! SIGPIPE raised inside the library (a host with the default disposition dies)\n");
   g_base_url = getenv("TEAMSOP_BASE_URL");
   g_token = getenv("TEAMSOP_TOKEN");
   g_emu_url = getenv("TEAMSOP_EMULATOR_URL");
@@ -2117,9 +1996,9 @@ int main(void) {
             "  (run it under scripts/with-emulator.sh --scenarios tests/c/scenarios.json)\n");
     return 2;
   }
+  test_set_secrets(g_token, g_secrets, sizeof g_secrets / sizeof g_secrets[0]);
   g_http = strncmp(g_emu_url, "http://", 7) == 0;
-  const char *colon = strrchr(g_emu_url, ':');
-  g_emu_port = colon != NULL ? atoi(colon + 1) : 0;
+  g_emu_port = emu_url_port(g_emu_url);
   g_fixture = read_file("tests/fixtures/seed-operation.json", &g_fixture_len);
   if (g_fixture == NULL) {
     fprintf(stderr, "test_abi: cannot read tests/fixtures/seed-operation.json (run from the "

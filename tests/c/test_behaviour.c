@@ -42,18 +42,12 @@
 
 #include "teamsop.h"
 #include "emulator_control.h"
-
-/* After each test: did the library raise SIGPIPE? */
-static void check_no_sigpipe(void);
-#define CHECK_AFTER_EACH_TEST() check_no_sigpipe()
-#include "check.h"
+/* check.h, with check_no_sigpipe() after each test; SEED_CHAT, SEED_OP, now_s,
+ * is_guid, DUMMY_OP, CHECK_RESULT. */
+#include "test_support.h"
 
 /* ------------------------------------------------------------------ fixtures */
 
-#define SEED_CHAT "19:c253a29b5f694b55a6baad8e83510af7@thread.v2"
-#define SEED_OP                                                                                    \
-  "2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-887e-4972-ac3e-bd578e38232e-cf58835e-43f0-4fc1-" \
-  "825e-5de55630e7e4"
 /* The request-id the b-429-forever scenario sends. */
 #define FOREVER_REQUEST_ID "0b0b0b0b-1111-2222-3333-444444444444"
 
@@ -65,64 +59,7 @@ static const char *g_ca_file;   /* TEAMSOP_CA_FILE, or NULL: the TLS pass */
 static int g_emu_port;
 static int g_other_port;
 
-static volatile sig_atomic_t g_sigpipes;
-static sig_atomic_t g_sigpipes_reported;
-
-static void on_sigpipe(int sig) {
-  (void)sig;
-  g_sigpipes++;
-}
-
-static void check_no_sigpipe(void) {
-  sig_atomic_t now = g_sigpipes;
-  if (!CHECK_EQ_INT(now - g_sigpipes_reported, 0)) {
-    CHECK_NOTE("SIGPIPE raised during %s", check_test_name_);
-  }
-  g_sigpipes_reported = now;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------ checks */
-
-/* After a failure: a message, without the token. */
-static bool check_last_error_clean_(const char *file, int line) {
-  const char *m = teamsop_last_error_message();
-  bool ok = check_null_(m, false, "teamsop_last_error_message()", file, line);
-  if (m == NULL) {
-    return false;
-  }
-  ok &= check_true_(m[0] != '\0', "last error message is not empty", file, line);
-  bool clean = strstr(m, g_token) == NULL;
-  if (!check_true_(clean, "TEAMSOP_TOKEN not in teamsop_last_error_message()", file, line)) {
-    CHECK_NOTE("message: %s", m);
-  }
-  return ok && clean;
-}
-
-static bool check_result_(teamsop_result got, teamsop_result want, const char *expr,
-                          const char *file, int line) {
-  bool ok = got == want;
-  if (!check_record_(ok)) {
-    fprintf(stderr, "%s:%d: FAIL in %s: %s gave %s (%d), expected %s (%d)\n", file, line,
-            check_test_name_, expr, teamsop_result_str((uint32_t)got), (int)got,
-            teamsop_result_str((uint32_t)want), (int)want);
-    if (got != TEAMSOP_OK) {
-      fprintf(stderr, "    last error: %s (http %d)\n", teamsop_last_error_message(),
-              (int)teamsop_last_http_status());
-    }
-  }
-  if (got != TEAMSOP_OK) {
-    ok &= check_last_error_clean_(file, line);
-  }
-  return ok;
-}
-/* Checks a teamsop_result; on a failure result also checks the last error. */
-#define CHECK_RESULT(expr, want) check_result_((expr), (want), #expr, __FILE__, __LINE__)
 
 static bool check_range_(double v, double lo, double hi, const char *expr, const char *file,
                          int line) {
@@ -149,19 +86,6 @@ static bool check_contains_(const char *hay, const char *needle, const char *exp
 }
 #define CHECK_CONTAINS(hay, needle) check_contains_((hay), (needle), #hay, __FILE__, __LINE__)
 
-static bool is_guid(const char *s) {
-  if (s == NULL || strlen(s) != 36) {
-    return false;
-  }
-  for (int i = 0; i < 36; i++) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /* The seed operation, as served by a scenario's {"operation": "seed"}. */
 static void check_seed_(const teamsop_operation *op, const char *file, int line) {
   check_null_(op, false, "op", file, line);
@@ -173,10 +97,6 @@ static void check_seed_(const teamsop_operation *op, const char *file, int line)
                 "TEAMSOP_TYPE_CREATE_CHAT", file, line);
 }
 #define CHECK_SEED(op) check_seed_((op), __FILE__, __LINE__)
-
-/* A pointer an out-parameter is pre-set to, to see it overwritten with NULL. */
-static int g_dummy_storage;
-#define DUMMY_OP ((teamsop_operation *)(void *)&g_dummy_storage)
 
 /* ------------------------------------------------ the emulators' records */
 
@@ -236,17 +156,7 @@ static void load_scenarios(int port, const char *json) {
 /* ---------------------------------------------------------------- helpers */
 
 static teamsop_client *new_client(void) {
-  teamsop_client *c = teamsop_client_new(g_token);
-  if (c == NULL) {
-    fprintf(stderr, "teamsop_client_new: %s\n", teamsop_last_error_message());
-    exit(2);
-  }
-  CHECK_RESULT(teamsop_client_set_base_url(c, g_base_url), TEAMSOP_OK);
-  if (g_ca_file != NULL) {
-    CHECK_RESULT(teamsop_client_set_ca_file(c, g_ca_file), TEAMSOP_OK);
-  }
-  CHECK_RESULT(teamsop_client_set_timeout_ms(c, 10000), TEAMSOP_OK);
-  return c;
+  return test_client_ready(teamsop_client_new(g_token), g_base_url, g_ca_file);
 }
 
 /* ============================================================ warm-up */
@@ -810,11 +720,7 @@ TEST(test_tls_429_retry_after_then_200) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigpipe;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGPIPE, &sa, NULL);
+  test_catch_sigpipe("SIGPIPE raised", NULL);
   g_base_url = getenv("TEAMSOP_BASE_URL");
   g_token = getenv("TEAMSOP_TOKEN");
   g_emu_url = getenv("TEAMSOP_EMULATOR_URL");
@@ -836,6 +742,7 @@ int main(void) {
                     "TEAMSOP_EMULATOR_URL https exactly when TEAMSOP_CA_FILE is set\n");
     return 2;
   }
+  test_set_secrets(g_token, NULL, 0);
   g_emu_port = emu_url_port(g_emu_url);
   g_other_port = emu_url_port(g_other_url);
   snprintf(g_bearer, sizeof g_bearer, "Bearer %s", g_token);
