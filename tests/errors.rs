@@ -302,3 +302,15 @@ fn server_text_echoing_the_token_is_redacted() {
     assert!(e.message().contains("[redacted]"), "{e}");
     assert_no_token(&e);
 }
+
+#[test]
+fn a_json_object_under_another_content_type_is_read() {
+    let emu = emulator();
+    one(
+        &emu,
+        "/beta/teams/t/operations/o",
+        json!({"status": 200, "operation": "seed", "content_type": "text/plain"}),
+    );
+    let op = client(&emu).get_team_operation("t", "o").unwrap();
+    assert_eq!(op.json().as_bytes(), SEED_BODY);
+}

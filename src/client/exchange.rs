@@ -156,14 +156,21 @@ impl Call<'_> {
         let content_type = reply.header("content-type").unwrap_or("").to_owned();
         let body = reply.body.map_err(|e| e.with_trace(&self.trace))?;
         if status.is_success() {
-            if !content_type.is_empty() && !is_json(&content_type) {
-                return Err(Error::parse(format!(
-                    "HTTP {} answered with Content-Type {content_type:?}, not JSON",
-                    status.as_u16()
-                ))
-                .with_trace(&self.trace));
-            }
-            return Operation::parse_vec(body).map_err(|e| e.with_trace(&self.trace));
+            // The body decides, not its label: a JSON object under a careless
+            // Content-Type is still read. When it is not one, a label other than
+            // JSON (a sign-in page from a proxy, say) is the likelier story.
+            return Operation::parse_vec(body).map_err(|e| {
+                let e = if content_type.is_empty() || is_json(&content_type) {
+                    e
+                } else {
+                    Error::parse(format!(
+                        "HTTP {} answered with Content-Type {content_type:?}, not JSON ({})",
+                        status.as_u16(),
+                        e.message()
+                    ))
+                };
+                e.with_trace(&self.trace)
+            });
         }
         let graph = GraphError::from_body(&body);
         if self.trace.request_id.is_none() {
