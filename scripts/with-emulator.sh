@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command while a fresh teamsop-emulator listens on loopback, then stops it.
 #
-#   scripts/with-emulator.sh [--tls] [--scenarios FILE] [--no-record] -- COMMAND [ARGS...]
+#   scripts/with-emulator.sh [--tls] [--scenarios FILE] [--no-record] [--workers N] -- COMMAND [ARGS...]
 #
 # The command sees:
 #   TEAMSOP_EMULATOR_URL  http(s)://127.0.0.1:PORT
@@ -21,6 +21,7 @@ while [ "$#" -gt 0 ]; do
     --scenarios) args+=(--scenarios "$2"); shift 2 ;;
     --no-record) args+=(--no-record); shift ;;
     --progress-polls) args+=(--progress-polls "$2"); shift 2 ;;
+    --workers) args+=(--workers "$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "with-emulator.sh: unknown option $1" >&2; exit 64 ;;
   esac

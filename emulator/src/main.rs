@@ -9,7 +9,7 @@ use teamsop_emulator::{Config, Emulator, Scenario};
 const USAGE: &str = "\
 usage: teamsop-emulator [--bind 127.0.0.1] [--port 0] [--token TOKEN] [--scenarios FILE]
                         [--port-file PATH] [--progress-polls N] [--tls --ca-out PATH]
-                        [--no-record]
+                        [--no-record] [--workers N]
 
 A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
 
@@ -22,6 +22,7 @@ A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
   --tls                serve HTTPS with a CA made at start
   --ca-out PATH        write that CA certificate (PEM) there (with --tls)
   --no-record          do not record requests (for benchmarks)
+  --workers N          server threads, 1 to 64 (default 2)
   -h, --help           this help
   -V, --version        the version
 
@@ -102,6 +103,14 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             "--tls" => config.tls = true,
             "--ca-out" => config.ca_out = Some(value()?.into()),
             "--no-record" => config.record_requests = false,
+            "--workers" => {
+                let v = value()?;
+                config.worker_threads = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| format!("--workers: `{v}` is not 1 to 64"))?;
+            }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -179,6 +188,8 @@ mod tests {
             "--ca-out",
             "/tmp/ca.pem",
             "--no-record",
+            "--workers",
+            "3",
             "--port-file",
             "/tmp/p",
         ]);
@@ -186,6 +197,7 @@ mod tests {
         assert_eq!(c.port, 8080);
         assert_eq!(c.token, "t");
         assert_eq!(c.progress_polls, 3);
+        assert_eq!(c.worker_threads, 3);
         assert!(c.tls && !c.record_requests && c.handle_signals);
         assert_eq!(c.ca_out.unwrap().to_str(), Some("/tmp/ca.pem"));
         assert_eq!(
