@@ -211,6 +211,11 @@ typedef enum teamsop_cloud {
 } teamsop_cloud;
 
 /**
+ * How much a line matters; a sink set for a level gets that level and those above.
+ */
+typedef struct LogLevel LogLevel;
+
+/**
  * A Graph client: token, base URL, timeouts, retries and a connection pool.
  *
  * Opaque. Create with `teamsop_client_new`, free with `teamsop_client_free`.
@@ -237,6 +242,8 @@ typedef struct teamsop_operation teamsop_operation;
  * `TEAMSOP_ERR_CANCELLED`). The callback must not throw (C++) or `longjmp` out.
  */
 typedef bool (*teamsop_poll_fn)(const struct teamsop_operation *current, void *user_data);
+
+
 
 #ifdef __cplusplus
 extern "C" {

@@ -28,8 +28,10 @@ pub enum ErrorKind {
         /// The cap, in bytes.
         limit: usize,
     },
-    /// A wait's callback asked to stop.
+    /// A wait's callback asked to stop, or its cancel trigger was pulled.
     Cancelled,
+    /// The token provider declined, or gave a token that cannot be used.
+    Token,
     /// A bug in this library, caught before it could harm the caller.
     Internal,
 }

@@ -14,6 +14,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod cancel;
 mod client;
 mod endpoint;
 mod error;
@@ -21,9 +22,11 @@ pub mod ffi;
 mod http;
 mod ids;
 mod location;
+mod log;
 mod model;
 mod time;
 
+pub use cancel::Cancel;
 pub use client::{
     Client, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
     MAX_RETRIES_LIMIT,
@@ -31,6 +34,7 @@ pub use client::{
 pub use endpoint::{BaseUrl, Cloud, OperationRef, Parent};
 pub use error::{Error, ErrorKind, Result, Trace};
 pub use location::parse_location;
+pub use log::{LogLevel, LogSink};
 pub use model::{Operation, OperationError, OperationType, Status};
 pub use time::parse_unix_ms;
 

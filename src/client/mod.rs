@@ -1,5 +1,7 @@
 //! `Client`: settings shared by every thread, and the calls that fetch operations.
 
+mod auth;
+mod challenge;
 mod exchange;
 mod graph_error;
 mod retry;
