@@ -14,6 +14,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod base64;
+mod batch;
 mod cancel;
 mod client;
 mod endpoint;

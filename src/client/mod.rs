@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+pub(crate) use retry::backoff;
 pub use retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT};
 
