@@ -19,9 +19,9 @@ mod endpoint;
 mod error;
 pub mod ffi;
 mod http;
-mod ids;
 mod location;
 mod model;
+mod random;
 mod time;
 
 pub use client::{

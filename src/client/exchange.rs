@@ -13,8 +13,8 @@ use super::retry::{backoff, parse_retry_after};
 use super::settings::Settings;
 use crate::error::{Error, ErrorKind, Result, Trace};
 use crate::http::{host_of, Failure, Http, Reply, Request};
-use crate::ids::new_guid;
 use crate::model::Operation;
+use crate::random::new_guid;
 
 /// Redirects followed at most, as Graph's SDKs.
 const MAX_REDIRECTS: usize = 5;
