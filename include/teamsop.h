@@ -491,17 +491,6 @@ enum teamsop_result teamsop_wait(const struct teamsop_client *client,
 enum teamsop_result teamsop_parse(const char *json, size_t len, struct teamsop_operation **out);
 
 /**
- * Frees an operation and every string read from it. NULL is a no-op.
- *
- * No other thread may be reading the operation. Do not free the `current`
- * operation given to a `teamsop_poll_fn`.
- *
- * # Safety
- * `operation` is NULL or a live operation from this library, freed only once.
- */
-void teamsop_free(struct teamsop_operation *operation);
-
-/**
  * The message of the last failing call on this thread.
  *
  * Never NULL: `""` before any failure. Owned by the library: do not free; valid
@@ -551,6 +540,17 @@ const char *teamsop_version(void);
  * static string: never NULL, never freed. Thread-safe.
  */
 const char *teamsop_result_str(uint32_t result);
+
+/**
+ * Frees an operation and every string read from it. NULL is a no-op.
+ *
+ * No other thread may be reading the operation. Do not free the `current`
+ * operation given to a `teamsop_poll_fn`.
+ *
+ * # Safety
+ * `operation` is NULL or a live operation from this library, freed only once.
+ */
+void teamsop_free(struct teamsop_operation *operation);
 
 /**
  * `id`, or NULL when absent, null or `op` is NULL. Owned by `op`.
