@@ -98,11 +98,13 @@ unsafe fn get_by_ids(
 
 /// GETs the operation named by a 202 response's `Location` header:
 /// `"/teams('ID')/operations('OP')"`, `"/chats('ID')/operations('OP')"`, the
-/// unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, any of them after
-/// a version segment (`/beta`, `/v1.0`), or an absolute URL with the client's own
-/// scheme, host and port. Percent-escapes are decoded once; the URL is rebuilt
-/// from the ids, each percent-encoded. Anything else is
-/// `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is sent.
+/// unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, the older
+/// `"/groups('ID')/team/operations('OP')"` (in the same three forms; read as the
+/// operation of team `ID`), any of them after a version segment (`/beta`,
+/// `/v1.0`), or an absolute URL with the client's own scheme, host and port.
+/// Percent-escapes are decoded once; the URL is rebuilt from the ids, each
+/// percent-encoded. Anything else is `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is
+/// sent.
 ///
 /// Otherwise as `teamsop_get` (ownership of `*out`, errors, threads).
 ///
@@ -125,8 +127,9 @@ pub unsafe extern "C" fn teamsop_get_location(
 }
 
 /// Polls `location` (any form `teamsop_get_location` takes) until the status is
-/// succeeded or failed, and returns that operation with `TEAMSOP_OK` either way
-/// (read its status).
+/// terminal (succeeded, failed or invalid), and returns that operation with
+/// `TEAMSOP_OK` whichever it is (read its status). `unknownFutureValue` and statuses
+/// this version does not know keep the wait going.
 ///
 /// The first pause is the client's poll interval, then pauses double up to 10 s;
 /// a `Retry-After` on any response wins. A 404 in the first 10 s is taken for "not

@@ -206,7 +206,9 @@ pub unsafe extern "C" fn teamsop_operation_target_resource_location(
     unsafe { text(op, Field::TargetResourceLocation) }
 }
 
-/// The `values` string as sent (itself a JSON document), or NULL. Owned by `op`.
+/// The `values` string as sent (itself a JSON document); when only `Value` (capital
+/// V, as real team operations send it) is present, that string; NULL when neither
+/// is. Owned by `op`.
 ///
 /// # Safety
 /// `op` is NULL or a live operation.
@@ -264,7 +266,8 @@ pub unsafe extern "C" fn teamsop_operation_json(op: *const teamsop_operation) ->
     unsafe { read(op, ptr::null(), |op| op.json_c_str().as_ptr()) }
 }
 
-/// True when the status is succeeded or failed; false otherwise and for NULL.
+/// True when the status is terminal: succeeded, failed or invalid; false otherwise
+/// (`unknownFutureValue`, a status this version does not know, absent) and for NULL.
 ///
 /// # Safety
 /// `op` is NULL or a live operation.

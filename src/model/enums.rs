@@ -84,9 +84,11 @@ graph_enum! {
 }
 
 impl Status {
-    /// Succeeded or failed: the operation will not change any more.
+    /// Succeeded, failed or invalid: the operation will not change any more.
+    /// `unknownFutureValue` and strings this version does not know are not terminal
+    /// (a wait goes on).
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Succeeded | Status::Failed)
+        matches!(self, Status::Succeeded | Status::Failed | Status::Invalid)
     }
 }
 
@@ -129,7 +131,10 @@ mod tests {
     fn terminal_statuses() {
         assert!(Status::Succeeded.is_terminal());
         assert!(Status::Failed.is_terminal());
+        assert!(Status::Invalid.is_terminal());
+        assert!(!Status::NotStarted.is_terminal());
         assert!(!Status::InProgress.is_terminal());
+        assert!(!Status::UnknownFutureValue.is_terminal());
         assert!(!Status::Unrecognized.is_terminal());
     }
 }

@@ -37,6 +37,7 @@ fields! {
     LastActionDateTime = "lastActionDateTime",
     TargetResourceId = "targetResourceId",
     TargetResourceLocation = "targetResourceLocation",
+    /// `values`, or `Value` when only that one is sent.
     Values = "values",
     ErrorCode = "error.code",
     ErrorMessage = "error.message",

@@ -89,8 +89,12 @@ struct Wire<'a> {
     target_resource_id: Option<Cow<'a, str>>,
     #[serde(rename = "targetResourceLocation", borrow, default)]
     target_resource_location: Option<Cow<'a, str>>,
+    /// As the chat example of Graph's documentation sends it.
     #[serde(borrow, default)]
     values: Option<Cow<'a, str>>,
+    /// As real team operations send it (capital V; undeclared in the schema).
+    #[serde(rename = "Value", borrow, default)]
+    value: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     error: Option<WireError<'a>>,
 }
@@ -163,7 +167,10 @@ impl Operation {
         values[Field::LastActionDateTime] = wire.last_action_date_time;
         values[Field::TargetResourceId] = wire.target_resource_id;
         values[Field::TargetResourceLocation] = wire.target_resource_location;
-        values[Field::Values] = wire.values;
+        // `Value` is a known field like the others (a string, no U+0000) even when
+        // `values`, which wins, is there too.
+        check_no_nul(wire.value.as_deref(), "Value")?;
+        values[Field::Values] = wire.values.or(wire.value);
         values[Field::ODataContext] = wire.odata_context;
         let has_error = wire.error.is_some();
         if let Some(error) = wire.error {
@@ -260,7 +267,9 @@ impl Operation {
         self.text(Field::TargetResourceLocation)
     }
 
-    /// `values` as sent: a string that itself holds JSON.
+    /// The progress values as sent: a string that itself holds JSON. Read from
+    /// `values` (the chat example of Graph's documentation), or from `Value` (capital
+    /// V, as real team operations send it) when only that one is present.
     pub fn values(&self) -> Option<&str> {
         self.text(Field::Values)
     }
@@ -283,7 +292,8 @@ impl Operation {
         self.body.as_str()
     }
 
-    /// True when the status is succeeded or failed.
+    /// True when the status is succeeded, failed or invalid: the operation will not
+    /// change any more.
     pub fn is_terminal(&self) -> bool {
         self.status().is_some_and(Status::is_terminal)
     }
@@ -402,6 +412,88 @@ mod tests {
         assert_eq!(err.message(), Some("m"));
         assert!(op.json().contains("futureField"));
         assert!(!op.is_terminal());
+        for (status, terminal) in [
+            ("succeeded", true),
+            ("failed", true),
+            ("invalid", true),
+            ("Invalid", true),
+            ("notStarted", false),
+            ("inProgress", false),
+            ("unknownFutureValue", false),
+            ("paused", false),
+        ] {
+            let op = Operation::parse(format!(r#"{{"status":"{status}"}}"#).as_bytes()).unwrap();
+            assert_eq!(op.is_terminal(), terminal, "{status}");
+        }
+    }
+
+    #[test]
+    fn values_or_capital_value() {
+        let values = |body: &str| {
+            Operation::parse(body.as_bytes())
+                .unwrap()
+                .values()
+                .map(str::to_owned)
+        };
+        // Real team operations send `Value`; the chat example sends `values`.
+        assert_eq!(
+            values(r#"{"status":"inProgress","Value":"{\"teamId\":\"t1\"}"}"#).as_deref(),
+            Some(r#"{"teamId":"t1"}"#)
+        );
+        assert_eq!(values(r#"{"values":"v"}"#).as_deref(), Some("v"));
+        // Both: `values` wins, in either order.
+        assert_eq!(
+            values(r#"{"Value":"V","values":"v"}"#).as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            values(r#"{"values":"v","Value":"V"}"#).as_deref(),
+            Some("v")
+        );
+        // A null `values` is absent: `Value` is read.
+        assert_eq!(
+            values(r#"{"values":null,"Value":"V"}"#).as_deref(),
+            Some("V")
+        );
+        assert_eq!(values(r#"{"Value":null}"#), None);
+        assert_eq!(values(r#"{}"#), None);
+        // Names are case-sensitive: other spellings are unknown fields.
+        assert_eq!(values(r#"{"VALUES":"x","value":"y","VALUE":"z"}"#), None);
+        // The C string of the field is the same text.
+        let op = Operation::parse(br#"{"Value":"[1]"}"#).unwrap();
+        assert_eq!(op.text_c_str(Field::Values).unwrap().to_str(), Ok("[1]"));
+    }
+
+    #[test]
+    fn capital_value_is_a_known_field() {
+        for body in [
+            r#"{"Value":{"teamId":"t1"}}"#,
+            r#"{"Value":1}"#,
+            r#"{"Value":["a"]}"#,
+            r#"{"values":"v","Value":true}"#,
+            r#"{"Value":"a","Value":"b"}"#,
+            r#"{"values":"v","Value":"a\u0000b"}"#,
+        ] {
+            assert_eq!(kind(body), ErrorKind::Parse, "{body:?}");
+        }
+        let err = Operation::parse(br#"{"Value":"a\u0000"}"#).unwrap_err();
+        assert!(
+            err.message().contains("the field Value contains U+0000"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn c_strings_are_the_field_texts() {
+        let op = Operation::parse(SEED.as_bytes()).unwrap();
+        for field in Field::ALL {
+            assert_eq!(
+                op.text_c_str(field).map(|c| c.to_str().unwrap()),
+                op.text(field),
+                "{field:?}"
+            );
+        }
+        assert_eq!(op.json_c_str().to_str().unwrap(), SEED);
     }
 
     #[test]
