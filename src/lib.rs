@@ -19,9 +19,10 @@ mod endpoint;
 mod error;
 pub mod ffi;
 mod http;
-mod ids;
 mod location;
 mod model;
+mod random;
+mod remedy;
 mod time;
 
 pub use client::{
@@ -32,6 +33,7 @@ pub use endpoint::{BaseUrl, Cloud, OperationRef, Parent};
 pub use error::{Error, ErrorKind, Result, Trace};
 pub use location::parse_location;
 pub use model::{Operation, OperationError, OperationType, Status};
+pub use remedy::Remedy;
 pub use time::parse_unix_ms;
 
 /// The library's version, `MAJOR.MINOR.PATCH`.
