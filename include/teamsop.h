@@ -433,11 +433,13 @@ enum teamsop_result teamsop_get_team_operation(const struct teamsop_client *clie
 /**
  * GETs the operation named by a 202 response's `Location` header:
  * `"/teams('ID')/operations('OP')"`, `"/chats('ID')/operations('OP')"`, the
- * unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, any of them after
- * a version segment (`/beta`, `/v1.0`), or an absolute URL with the client's own
- * scheme, host and port. Percent-escapes are decoded once; the URL is rebuilt
- * from the ids, each percent-encoded. Anything else is
- * `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is sent.
+ * unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, the older
+ * `"/groups('ID')/team/operations('OP')"` (in the same three forms; read as the
+ * operation of team `ID`), any of them after a version segment (`/beta`,
+ * `/v1.0`), or an absolute URL with the client's own scheme, host and port.
+ * Percent-escapes are decoded once; the URL is rebuilt from the ids, each
+ * percent-encoded. Anything else is `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is
+ * sent.
  *
  * Otherwise as `teamsop_get` (ownership of `*out`, errors, threads).
  *
@@ -451,8 +453,9 @@ enum teamsop_result teamsop_get_location(const struct teamsop_client *client,
 
 /**
  * Polls `location` (any form `teamsop_get_location` takes) until the status is
- * succeeded or failed, and returns that operation with `TEAMSOP_OK` either way
- * (read its status).
+ * terminal (succeeded, failed or invalid), and returns that operation with
+ * `TEAMSOP_OK` whichever it is (read its status). `unknownFutureValue` and statuses
+ * this version does not know keep the wait going.
  *
  * The first pause is the client's poll interval, then pauses double up to 10 s;
  * a `Retry-After` on any response wins. A 404 in the first 10 s is taken for "not
@@ -496,17 +499,6 @@ enum teamsop_result teamsop_wait(const struct teamsop_client *client,
  * pointer write.
  */
 enum teamsop_result teamsop_parse(const char *json, size_t len, struct teamsop_operation **out);
-
-/**
- * Frees an operation and every string read from it. NULL is a no-op.
- *
- * No other thread may be reading the operation. Do not free the `current`
- * operation given to a `teamsop_poll_fn`.
- *
- * # Safety
- * `operation` is NULL or a live operation from this library, freed only once.
- */
-void teamsop_free(struct teamsop_operation *operation);
 
 /**
  * The message of the last failing call on this thread.
@@ -558,6 +550,17 @@ const char *teamsop_version(void);
  * static string: never NULL, never freed. Thread-safe.
  */
 const char *teamsop_result_str(uint32_t result);
+
+/**
+ * Frees an operation and every string read from it. NULL is a no-op.
+ *
+ * No other thread may be reading the operation. Do not free the `current`
+ * operation given to a `teamsop_poll_fn`.
+ *
+ * # Safety
+ * `operation` is NULL or a live operation from this library, freed only once.
+ */
+void teamsop_free(struct teamsop_operation *operation);
 
 /**
  * `id`, or NULL when absent, null or `op` is NULL. Owned by `op`.
@@ -660,7 +663,9 @@ const char *teamsop_operation_target_resource_id(const struct teamsop_operation 
 const char *teamsop_operation_target_resource_location(const struct teamsop_operation *op);
 
 /**
- * The `values` string as sent (itself a JSON document), or NULL. Owned by `op`.
+ * The `values` string as sent (itself a JSON document); when only `Value` (capital
+ * V, as real team operations send it) is present, that string; NULL when neither
+ * is. Owned by `op`.
  *
  * # Safety
  * `op` is NULL or a live operation.
@@ -702,7 +707,8 @@ const char *teamsop_operation_odata_context(const struct teamsop_operation *op);
 const char *teamsop_operation_json(const struct teamsop_operation *op);
 
 /**
- * True when the status is succeeded or failed; false otherwise and for NULL.
+ * True when the status is terminal: succeeded, failed or invalid; false otherwise
+ * (`unknownFutureValue`, a status this version does not know, absent) and for NULL.
  *
  * # Safety
  * `op` is NULL or a live operation.

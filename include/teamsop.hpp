@@ -398,7 +398,8 @@ class OperationReader {
     const char* body = teamsop_operation_json(op_);
     return body == nullptr ? std::string_view() : std::string_view(body);
   }
-  /// True when the status is succeeded or failed; false otherwise and when empty.
+  /// True when the status is terminal (succeeded, failed or invalid); false
+  /// otherwise and when empty.
   bool is_terminal() const noexcept { return teamsop_operation_is_terminal(op_); }
 
  protected:
@@ -679,8 +680,8 @@ class Client {
   }
 
   /// Polls `location` (any form `get_location` takes) until the status is
-  /// succeeded or failed, and returns that operation either way (read its
-  /// status). The first pause is the poll interval, then pauses double up to
+  /// terminal (succeeded, failed or invalid), and returns that operation
+  /// whichever it is (read its status). The first pause is the poll interval, then pauses double up to
   /// 10 s; a Retry-After wins; a 404 in the first 10 s is polled again.
   ///
   /// `on_poll` is any callable taking `const OperationView&` and returning

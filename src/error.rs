@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::remedy::Remedy;
+
 /// What kind of failure an [`Error`] is. Each kind maps to one C result code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -60,6 +62,7 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     trace: Trace,
+    remedy: Option<Remedy>,
 }
 
 /// Shorthand for results of this crate.
@@ -72,6 +75,7 @@ impl Error {
             kind,
             message: message.into(),
             trace: Trace::default(),
+            remedy: None,
         }))
     }
 
@@ -89,6 +93,12 @@ impl Error {
 
     pub(crate) fn timeout(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Timeout, message)
+    }
+
+    /// Names what the caller can do about it (each API words it its own way).
+    pub(crate) fn with_remedy(mut self, remedy: Remedy) -> Self {
+        self.0.remedy = Some(remedy);
+        self
     }
 
     /// Attaches what is known of the exchange; fields already set are kept.
@@ -128,9 +138,15 @@ impl Error {
         &self.0.kind
     }
 
-    /// The message, without the kind; never contains the token.
+    /// The message, without the kind or the remedy; never contains the token.
     pub fn message(&self) -> &str {
         &self.0.message
+    }
+
+    /// What the caller can do about it, if there is a step to name; `Display`
+    /// appends it to the message.
+    pub fn remedy(&self) -> Option<Remedy> {
+        self.0.remedy
     }
 
     /// The exchange's identifiers.
@@ -175,7 +191,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.message)
+        f.write_str(&self.0.message)?;
+        match self.0.remedy {
+            Some(remedy) => write!(f, "; {remedy}"),
+            None => Ok(()),
+        }
     }
 }
 

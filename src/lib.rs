@@ -22,10 +22,11 @@ mod endpoint;
 mod error;
 pub mod ffi;
 mod http;
-mod ids;
 mod location;
 mod log;
 mod model;
+mod random;
+mod remedy;
 mod time;
 
 pub use cancel::Cancel;
@@ -38,6 +39,7 @@ pub use error::{Error, ErrorKind, Result, Trace};
 pub use location::parse_location;
 pub use log::{LogLevel, LogSink};
 pub use model::{Operation, OperationError, OperationType, Status};
+pub use remedy::Remedy;
 pub use time::parse_unix_ms;
 
 /// The library's version, `MAJOR.MINOR.PATCH`.

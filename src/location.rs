@@ -1,10 +1,12 @@
 //! The `Location` of a 202 Accepted, parsed into the ids of the operation it names.
 //!
-//! Accepted forms (see shared Graph notes): `/teams('ID')/operations('OP')`, the same
+//! Accepted forms (see docs/GRAPH.md): `/teams('ID')/operations('OP')`, the same
 //! for `/chats`, the unquoted `/teams(ID)/operations(OP)`, the path form
-//! `/teams/ID/operations/OP`, any of them after a version segment (`/beta`, `/v1.0`),
-//! and an absolute URL with the base's scheme, host and port (and path prefix).
-//! Nothing of the text is sent as is: the URL is rebuilt from the decoded ids.
+//! `/teams/ID/operations/OP`, the older `/groups('ID')/team/operations('OP')` in the
+//! same three forms (a team's id is its group's id, so it names team `ID`), any of
+//! them after a version segment (`/beta`, `/v1.0`), and an absolute URL with the
+//! base's scheme, host and port (and path prefix). Nothing of the text is sent as
+//! is: the URL is rebuilt from the decoded ids.
 
 use reqwest::Url;
 
@@ -58,8 +60,9 @@ pub fn parse_location(location: &str, base: &BaseUrl) -> Result<OperationRef> {
     }
 }
 
-/// Parses `/[version/]teams|chats<key>/operations<key>` where `<key>` is `('ID')`,
-/// `(ID)` or `/ID`.
+/// Parses `/[version/]teams|chats<key>/operations<key>` or
+/// `/[version/]groups<key>/team/operations<key>`, where `<key>` is `('ID')`, `(ID)`
+/// or `/ID`.
 fn parse_path(path: &str) -> Result<OperationRef> {
     if path.contains(['?', '#']) {
         return Err(Error::invalid(
@@ -74,14 +77,24 @@ fn parse_path(path: &str) -> Result<OperationRef> {
             rest = after;
         }
     }
-    let (parent, rest) = if let Some(r) = strip_prefix_ignore_case(rest, "teams") {
-        (Parent::Team, r)
-    } else if let Some(r) = strip_prefix_ignore_case(rest, "chats") {
-        (Parent::Chat, r)
-    } else {
-        return Err(refused());
-    };
-    let (parent_id, rest) = take_key(rest)?;
+    // (parent, its segment, whether `/team` follows the key)
+    let forms = [
+        (Parent::Team, "teams", false),
+        (Parent::Chat, "chats", false),
+        (Parent::Team, "groups", true),
+    ];
+    let (parent, rest, via_group) = forms
+        .into_iter()
+        .find_map(|(parent, segment, via_group)| {
+            strip_prefix_ignore_case(rest, segment).map(|r| (parent, r, via_group))
+        })
+        .ok_or_else(refused)?;
+    let (parent_id, mut rest) = take_key(rest)?;
+    if via_group {
+        rest = strip_prefix_ignore_case(rest, "/team")
+            .filter(|r| r.starts_with('/'))
+            .ok_or_else(refused)?;
+    }
     let rest = rest.strip_prefix('/').ok_or_else(refused)?;
     let rest = strip_prefix_ignore_case(rest, "operations").ok_or_else(refused)?;
     let (operation_id, rest) = take_key(rest)?;
@@ -102,7 +115,7 @@ fn parse_path(path: &str) -> Result<OperationRef> {
 
 fn refused() -> Error {
     Error::invalid(
-        "the location is not a Graph operation path: expected /teams('ID')/operations('OP'), /chats('ID')/operations('OP'), (ID) or /ID/ forms",
+        "the location is not a Graph operation path: expected /teams('ID')/operations('OP'), /chats('ID')/operations('OP') or /groups('ID')/team/operations('OP'), in the ('ID'), (ID) or /ID forms",
     )
 }
 
@@ -228,6 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn older_groups_form_names_the_team() {
+        let team = (Parent::Team, "g1".to_string(), "o1".to_string(), None);
+        assert_eq!(ok("/groups('g1')/team/operations('o1')"), team);
+        assert_eq!(ok("/groups(g1)/team/operations(o1)"), team);
+        assert_eq!(ok("/groups/g1/team/operations/o1"), team);
+        assert_eq!(ok("/Groups('g1')/Team/Operations('o1')"), team);
+        assert_eq!(
+            ok("https://graph.microsoft.com/groups('g1')/team/operations('o1')"),
+            team
+        );
+        let versioned = ok("/v1.0/groups/g1/team/operations/o1");
+        assert_eq!(
+            (versioned.1, versioned.3),
+            ("g1".into(), Some("v1.0".into()))
+        );
+        assert_eq!(
+            url("/groups('02bd9fd6-8f93-4758-87c3-1fb73740a315')/team/operations('a%2Fb')"),
+            "https://graph.microsoft.com/beta/teams/02bd9fd6-8f93-4758-87c3-1fb73740a315/operations/a%2Fb"
+        );
+        assert_eq!(
+            url("https://graph.microsoft.com/v1.0/groups(g)/team/operations(o)"),
+            "https://graph.microsoft.com/v1.0/teams/g/operations/o"
+        );
+    }
+
+    #[test]
     fn rebuilt_urls_encode_ids() {
         assert_eq!(
             url("/chats('19%3Aabc%40thread.v2')/operations('a%2Fb')"),
@@ -283,6 +322,28 @@ mod tests {
             "https://user@graph.microsoft.com/teams('t')/operations('o')",
             "https://graph.microsoft.com.evil.example/teams('t')/operations('o')",
             "javascript:alert(1)",
+            // A typo in one docs page: no key after `teams`.
+            "/teams{t}/operations('o')",
+            "/teams{t}/operations(o)",
+            "/teamst/operations/o",
+            // The groups form only with `/team` between the keys.
+            "/groups('g')/operations('o')",
+            "/groups('g')/teams/operations('o')",
+            "/groups('g')/team",
+            "/groups('g')/team/",
+            "/groups('g')/team/operations",
+            "/groups('g')/team('x')/operations('o')",
+            "/groups('g')/teamoperations('o')",
+            "/groups('g')/team/operations('o')/extra",
+            "/groups('g')/channels('c')",
+            "/groups/g//team/operations/o",
+            "/groups//team/operations/o",
+            "/groups('')/team/operations('o')",
+            "/groups/../team/operations/o",
+            "/group('g')/team/operations('o')",
+            "/groupsg/team/operations/o",
+            "/groups{g}/team/operations('o')",
+            "/chats('c')/team/operations('o')",
         ] {
             let err = parse_location(loc, &base()).unwrap_err();
             assert_eq!(*err.kind(), ErrorKind::InvalidArgument, "{loc}");

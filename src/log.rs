@@ -44,11 +44,6 @@ impl LogLevel {
             .into_iter()
             .find(|l| l.name().eq_ignore_ascii_case(text.trim()))
     }
-
-    /// The level numbered `raw` (1 to 4), if any.
-    pub fn from_raw(raw: u32) -> Option<LogLevel> {
-        LogLevel::ALL.into_iter().find(|l| *l as u32 == raw)
-    }
 }
 
 /// Where log lines go. Called on the thread of the call a line describes; `line`
@@ -206,11 +201,8 @@ mod tests {
         for level in LogLevel::ALL {
             assert!(!logger.enabled(level));
             assert_eq!(LogLevel::from_name(level.name()), Some(level));
-            assert_eq!(LogLevel::from_raw(level as u32), Some(level));
         }
         assert_eq!(LogLevel::from_name(" DEBUG "), Some(LogLevel::Debug));
         assert_eq!(LogLevel::from_name("verbose"), None);
-        assert_eq!(LogLevel::from_raw(0), None);
-        assert_eq!(LogLevel::from_raw(5), None);
     }
 }

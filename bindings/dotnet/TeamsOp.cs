@@ -388,7 +388,7 @@ namespace TeamsOp
             get { return Read(p => Utf8.FromNative(NativeMethods.teamsop_operation_json(p))); }
         }
 
-        /// <summary>True when the status is succeeded or failed.</summary>
+        /// <summary>True when the status is terminal: succeeded, failed or invalid.</summary>
         /// <exception cref="ObjectDisposedException">The operation was disposed (or the view's callback returned).</exception>
         public bool IsTerminal
         {
@@ -724,7 +724,7 @@ namespace TeamsOp
 
         /// <summary>
         /// Polls <paramref name="location"/> (any form <see cref="GetLocation"/> takes) until the
-        /// status is succeeded or failed, and returns that operation either way (read its
+        /// status is terminal (succeeded, failed or invalid), and returns that operation whichever it is (read its
         /// <see cref="TeamsOperationBase.Status"/>). The first pause is the client's poll interval, then
         /// pauses double up to 10 s; a <c>Retry-After</c> wins. A 404 in the first 10 s is polled again.
         /// Blocks the calling thread.

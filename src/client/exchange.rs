@@ -13,8 +13,9 @@ use super::retry::{backoff, parse_retry_after};
 use super::settings::Settings;
 use crate::error::{Error, ErrorKind, Result, Trace};
 use crate::http::{host_of, Failure, Http, Reply, Request};
-use crate::ids::new_guid;
 use crate::model::Operation;
+use crate::random::new_guid;
+use crate::remedy::Remedy;
 
 /// Redirects followed at most, as Graph's SDKs.
 const MAX_REDIRECTS: usize = 5;
@@ -28,7 +29,7 @@ pub(crate) struct Fetched {
 /// GETs `url` with `settings`, finishing by `deadline`.
 pub(crate) fn get_operation(settings: &Settings, url: &Url, deadline: Instant) -> Result<Fetched> {
     let token = settings.token.as_ref().ok_or_else(|| {
-        Error::invalid("no access token is set (teamsop_client_set_token); nothing was sent")
+        Error::invalid("no access token is set; nothing was sent").with_remedy(Remedy::SetToken)
     })?;
     let redact = |e: Error| e.map_text(|text| token.redact(text));
     let http = settings.http()?;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::ids::random_u64;
+use crate::random::random_u64;
 
 /// The most retries a client may be set to.
 pub const MAX_RETRIES_LIMIT: u32 = 10;

@@ -1,16 +1,25 @@
 //! The wall around every entry point: no panic unwinds into C, no panic message
-//! reaches the host's stderr, and argument checks read the same everywhere.
+//! reaches the host's stderr, and a failure is recorded as this thread's last error.
+//!
+//! One function per shape of entry point:
+//! - [`boundary`]: any return value, given a fallback (frees, static strings);
+//! - [`result_boundary`]: returns a `teamsop_result` (setters, actions);
+//! - [`new_boundary`]: returns a new handle, or NULL on failure (`*_new`);
+//! - [`out_boundary`]: returns a `teamsop_result` and a new handle through an
+//!   out-pointer (fetching operations);
+//! - [`read_boundary`]: reads a handle that may be NULL, never fails (accessors).
 
 use std::any::Any;
 use std::cell::Cell;
-use std::ffi::{c_char, CStr};
 use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
 use std::sync::Once;
 
 use crate::error::{Error, ErrorKind, Result};
 
-use super::last_error;
-use super::types::teamsop_result;
+use super::enums::teamsop_result;
+use super::error_record;
+use super::handle::Handle;
 
 thread_local! {
     /// How many entry points this thread is inside (a wait callback may re-enter).
@@ -67,14 +76,20 @@ pub(crate) fn boundary<T>(fallback: T, body: impl FnOnce() -> T) -> T {
                 "internal error (a bug in libteamsop): {}",
                 panic_text(&*payload)
             );
-            last_error::set(&Error::new(ErrorKind::Internal, message));
+            error_record::set(&Error::new(ErrorKind::Internal, message));
             fallback
         }
     }
 }
 
-/// Runs `body` for an entry point that returns a result code: `Ok` is
-/// `TEAMSOP_OK`, an error is recorded as the last error and returned as its code.
+/// Records `error` as the last error and returns its code.
+fn fail(error: &Error) -> teamsop_result {
+    error_record::set(error);
+    teamsop_result::from(error.kind())
+}
+
+/// For an entry point that returns a result code: `Ok` is `TEAMSOP_OK`, an error is
+/// recorded as the last error and returned as its code.
 pub(crate) fn result_boundary(body: impl FnOnce() -> Result<()>) -> teamsop_result {
     boundary(teamsop_result::TEAMSOP_ERR_INTERNAL, || match body() {
         Ok(()) => teamsop_result::TEAMSOP_OK,
@@ -82,56 +97,79 @@ pub(crate) fn result_boundary(body: impl FnOnce() -> Result<()>) -> teamsop_resu
     })
 }
 
-/// Records `error` and returns its code.
-pub(crate) fn fail(error: &Error) -> teamsop_result {
-    last_error::set(error);
-    teamsop_result::from(error.kind())
-}
-
-/// Borrows a NUL-terminated UTF-8 argument.
-///
-/// # Safety
-/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
-pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
-    if ptr.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL")));
-    }
-    // SAFETY: non-NULL, and the caller promises a NUL-terminated string.
-    let bytes = unsafe { CStr::from_ptr(ptr) };
-    bytes.to_str().map_err(|e| {
-        Error::invalid(format!(
-            "{name} is not valid UTF-8 (invalid byte at offset {})",
-            e.valid_up_to()
-        ))
+/// For an entry point that makes a handle: the new handle, owned by the caller, or
+/// NULL with the error recorded as the last error.
+pub(crate) fn new_boundary<H: Handle>(body: impl FnOnce() -> Result<H::Target>) -> *mut H {
+    boundary(ptr::null_mut(), || match body() {
+        Ok(value) => H::into_raw(value),
+        Err(error) => {
+            fail(&error);
+            ptr::null_mut()
+        }
     })
 }
 
-/// Like [`str_arg`], NULL allowed (read as `None`).
+/// For an entry point with an out-pointer: `*out` is NULL unless the result is
+/// `TEAMSOP_OK`, when it is a new handle owned by the caller. A NULL `out` is
+/// `TEAMSOP_ERR_INVALID_ARGUMENT` and `body` does not run.
 ///
 /// # Safety
-/// As for [`str_arg`].
-pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: same contract as ours.
-    unsafe { str_arg(ptr, name) }.map(Some)
+/// `out` is NULL or valid for a pointer write.
+pub(crate) unsafe fn out_boundary<H: Handle>(
+    out: *mut *mut H,
+    body: impl FnOnce() -> Result<H::Target>,
+) -> teamsop_result {
+    boundary(teamsop_result::TEAMSOP_ERR_INTERNAL, || {
+        if out.is_null() {
+            return fail(&Error::invalid("out is NULL"));
+        }
+        // SAFETY: non-NULL and, per the contract, valid for a write.
+        unsafe { out.write(ptr::null_mut()) };
+        match body() {
+            Ok(value) => {
+                // SAFETY: as above; the handle is the caller's to free.
+                unsafe { out.write(H::into_raw(value)) };
+                teamsop_result::TEAMSOP_OK
+            }
+            Err(error) => fail(&error),
+        }
+    })
 }
 
-/// Borrows the object behind a handle.
+/// For an accessor: `f` of the value behind `handle`, or `fallback` when `handle` is
+/// NULL (or on a caught panic). Accessors never touch the last error otherwise.
 ///
 /// # Safety
-/// `ptr` is NULL or a live handle of type `T` created by this library.
-pub(crate) unsafe fn handle<'a, H, T>(ptr: *const H, name: &str) -> Result<&'a T> {
-    // SAFETY: the caller promises that a non-NULL `ptr` is a live `T`.
-    unsafe { ptr.cast::<T>().as_ref() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+/// `handle` is NULL or a live handle (see [`Handle`]).
+pub(crate) unsafe fn read_boundary<H: Handle, T: Copy>(
+    handle: *const H,
+    fallback: T,
+    f: impl FnOnce(&H::Target) -> T,
+) -> T {
+    boundary(fallback, || {
+        // SAFETY: NULL or a live handle, per the caller's contract.
+        match unsafe { H::try_borrow(handle) } {
+            Some(value) => f(value),
+            None => fallback,
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::CStr;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    use crate::ffi::{teamsop_last_error_message, teamsop_operation};
+    use crate::model::Operation;
+
+    fn last_message() -> String {
+        // SAFETY: the last error message is a valid C string owned by this thread.
+        let message = unsafe { CStr::from_ptr(teamsop_last_error_message()) };
+        message.to_str().unwrap().to_owned()
+    }
 
     #[test]
     fn a_panic_is_caught_silently_and_recorded_as_internal() {
@@ -149,12 +187,14 @@ mod tests {
             0,
             "no panic output from the library"
         );
-        // SAFETY: the last error message is a valid C string owned by this thread.
-        let message = unsafe { CStr::from_ptr(last_error::teamsop_last_error_message()) };
-        assert!(message.to_str().unwrap().contains("boom"));
+        assert!(last_message().contains("boom"));
 
         let fallback = boundary(7, || -> i32 { panic!("again") });
         assert_eq!(fallback, 7);
+
+        let made: *mut teamsop_operation = new_boundary(|| panic!("while making"));
+        assert!(made.is_null());
+        assert!(last_message().contains("while making"));
 
         let outside = std::panic::catch_unwind(|| panic!("host panic"));
         assert!(outside.is_err());
@@ -164,5 +204,30 @@ mod tests {
             "host panics reach the host's hook"
         );
         let _ = panic::take_hook();
+    }
+
+    #[test]
+    fn out_pointer_is_null_unless_ok() {
+        let mut out: *mut teamsop_operation = ptr::NonNull::dangling().as_ptr();
+        // SAFETY: `out` is a valid place for a pointer.
+        let code = unsafe { out_boundary(&mut out, || Operation::parse(b"[]")) };
+        assert_eq!(code, teamsop_result::TEAMSOP_ERR_PARSE);
+        assert!(out.is_null());
+
+        // SAFETY: as above.
+        let code = unsafe { out_boundary(&mut out, || Operation::parse(b"{\"id\":\"x\"}")) };
+        assert_eq!(code, teamsop_result::TEAMSOP_OK);
+        // SAFETY: `out` is the live operation just made.
+        let id = unsafe { read_boundary(out, None, |op: &Operation| op.id().map(str::len)) };
+        assert_eq!(id, Some(1));
+        // SAFETY: made above, freed once.
+        unsafe { teamsop_operation::free(out) };
+
+        // SAFETY: NULL out is refused before the body runs.
+        let code = unsafe {
+            out_boundary::<teamsop_operation>(ptr::null_mut(), || unreachable!("not run"))
+        };
+        assert_eq!(code, teamsop_result::TEAMSOP_ERR_INVALID_ARGUMENT);
+        assert_eq!(last_message(), "out is NULL");
     }
 }

@@ -1,23 +1,16 @@
 //! `teamsop_client`: creation, settings, release.
 
 use std::ffi::c_char;
-use std::ptr;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
-use super::boundary::{boundary, fail, handle, opt_str_arg, result_boundary, str_arg};
-use super::types::{teamsop_client, teamsop_cloud, teamsop_result};
-
-/// Borrows the client behind a handle; NULL is an error.
-///
-/// # Safety
-/// `client` is NULL or a live handle from `teamsop_client_new`.
-pub(crate) unsafe fn client_arg<'a>(client: *const teamsop_client) -> Result<&'a Client> {
-    // SAFETY: forwarded from our caller.
-    unsafe { handle::<teamsop_client, Client>(client, "client") }
-}
+use super::args::{opt_str_arg, str_arg};
+use super::boundary::{boundary, new_boundary, result_boundary};
+use super::enums::{teamsop_cloud, teamsop_result, CEnum};
+use super::handle::Handle;
+use super::types::teamsop_client;
 
 /// Creates a client.
 ///
@@ -35,19 +28,11 @@ pub(crate) unsafe fn client_arg<'a>(client: *const teamsop_client) -> Result<&'a
 /// `access_token` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn teamsop_client_new(access_token: *const c_char) -> *mut teamsop_client {
-    boundary(ptr::null_mut(), || {
+    new_boundary(|| {
         // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let made =
-            unsafe { opt_str_arg(access_token, "access_token") }.and_then(|token| match token {
-                Some(token) => Client::with_token(token),
-                None => Ok(Client::new()),
-            });
-        match made {
-            Ok(client) => Box::into_raw(Box::new(client)).cast(),
-            Err(e) => {
-                fail(&e);
-                ptr::null_mut()
-            }
+        match unsafe { opt_str_arg(access_token, "access_token") }? {
+            Some(token) => Client::with_token(token),
+            None => Ok(Client::new()),
         }
     })
 }
@@ -61,12 +46,8 @@ pub unsafe extern "C" fn teamsop_client_new(access_token: *const c_char) -> *mut
 /// `client` is NULL or a live handle from `teamsop_client_new`, freed only once.
 #[no_mangle]
 pub unsafe extern "C" fn teamsop_client_free(client: *mut teamsop_client) {
-    boundary((), || {
-        if !client.is_null() {
-            // SAFETY: a live handle made by Box::into_raw in teamsop_client_new.
-            drop(unsafe { Box::from_raw(client.cast::<Client>()) });
-        }
-    })
+    // SAFETY: NULL or a live client, freed only once, per the contract.
+    boundary((), || unsafe { teamsop_client::free(client) })
 }
 
 /// Sets (or, with NULL, clears) the bearer token for requests that start after
@@ -86,7 +67,7 @@ pub unsafe extern "C" fn teamsop_client_set_token(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         // SAFETY: per this function's contract.
         let token = unsafe { opt_str_arg(access_token, "access_token") }?;
         client.set_token(token)
@@ -107,8 +88,9 @@ pub unsafe extern "C" fn teamsop_client_set_cloud(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         let cloud = teamsop_cloud::from_raw(cloud)
+            .and_then(teamsop_cloud::to_core)
             .ok_or_else(|| Error::invalid(format!("{cloud} is not a teamsop_cloud value")))?;
         client.set_cloud(cloud);
         Ok(())
@@ -132,7 +114,7 @@ pub unsafe extern "C" fn teamsop_client_set_base_url(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         // SAFETY: per this function's contract.
         client.set_base_url(unsafe { str_arg(base_url, "base_url") }?)
     })
@@ -151,7 +133,7 @@ pub unsafe extern "C" fn teamsop_client_set_timeout_ms(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         client.set_timeout(Duration::from_millis(u64::from(timeout_ms)))
     })
 }
@@ -173,7 +155,7 @@ pub unsafe extern "C" fn teamsop_client_set_max_retries(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         client.set_max_retries(max_retries)
     })
 }
@@ -192,7 +174,7 @@ pub unsafe extern "C" fn teamsop_client_set_max_body_bytes(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         client.set_max_body_bytes(max_bytes)
     })
 }
@@ -211,7 +193,7 @@ pub unsafe extern "C" fn teamsop_client_set_poll_interval_ms(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         client.set_poll_interval(Duration::from_millis(u64::from(first_interval_ms)))
     })
 }
@@ -232,7 +214,7 @@ pub unsafe extern "C" fn teamsop_client_set_ca_file(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         // SAFETY: per this function's contract.
         client.set_ca_file(unsafe { str_arg(pem_path, "pem_path") }?)
     })
@@ -253,7 +235,7 @@ pub unsafe extern "C" fn teamsop_client_set_select(
 ) -> teamsop_result {
     result_boundary(|| {
         // SAFETY: per this function's contract.
-        let client = unsafe { client_arg(client) }?;
+        let client = unsafe { teamsop_client::borrow(client, "client") }?;
         // SAFETY: per this function's contract.
         client.set_select(unsafe { opt_str_arg(fields, "fields") }?)
     })

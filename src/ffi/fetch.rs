@@ -1,42 +1,17 @@
 //! Fetching operations: by ids, by Location, by waiting, or from a body in hand.
 
 use std::ffi::{c_char, c_void};
-use std::ptr;
 use std::time::Duration;
 
 use crate::endpoint::{OperationRef, Parent};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::model::Operation;
 
-use super::boundary::{boundary, fail, str_arg};
-use super::client::client_arg;
-use super::types::{teamsop_client, teamsop_operation, teamsop_poll_fn, teamsop_result};
-
-/// Runs `body` for an entry point with an out-pointer: `*out` is NULL unless the
-/// result is `TEAMSOP_OK`, when it is a new operation owned by the caller.
-///
-/// # Safety
-/// `out` is NULL or valid for a pointer write.
-unsafe fn with_out(
-    out: *mut *mut teamsop_operation,
-    body: impl FnOnce() -> Result<Operation>,
-) -> teamsop_result {
-    boundary(teamsop_result::TEAMSOP_ERR_INTERNAL, || {
-        if out.is_null() {
-            return fail(&Error::invalid("out is NULL"));
-        }
-        // SAFETY: non-NULL and, per the contract, valid for a write.
-        unsafe { out.write(ptr::null_mut()) };
-        match body() {
-            Ok(op) => {
-                // SAFETY: as above; the box is the caller's to free with teamsop_free.
-                unsafe { out.write(Box::into_raw(Box::new(op)).cast()) };
-                teamsop_result::TEAMSOP_OK
-            }
-            Err(e) => fail(&e),
-        }
-    })
-}
+use super::args::str_arg;
+use super::boundary::out_boundary;
+use super::enums::teamsop_result;
+use super::handle::Handle;
+use super::types::{teamsop_client, teamsop_operation, teamsop_poll_fn};
 
 /// `GET {base}/chats/{chat_id}/operations/{operation_id}`.
 ///
@@ -112,8 +87,8 @@ unsafe fn get_by_ids(
 ) -> teamsop_result {
     // SAFETY: forwarded from the entry points' contracts.
     unsafe {
-        with_out(out, || {
-            let client = client_arg(client)?;
+        out_boundary(out, || {
+            let client = teamsop_client::borrow(client, "client")?;
             let parent_id = str_arg(parent_id, parent_name)?;
             let operation_id = str_arg(operation_id, "operation_id")?;
             client.get(&OperationRef::new(parent, parent_id, operation_id)?)
@@ -123,11 +98,13 @@ unsafe fn get_by_ids(
 
 /// GETs the operation named by a 202 response's `Location` header:
 /// `"/teams('ID')/operations('OP')"`, `"/chats('ID')/operations('OP')"`, the
-/// unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, any of them after
-/// a version segment (`/beta`, `/v1.0`), or an absolute URL with the client's own
-/// scheme, host and port. Percent-escapes are decoded once; the URL is rebuilt
-/// from the ids, each percent-encoded. Anything else is
-/// `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is sent.
+/// unquoted `"(ID)"` form, the `"/teams/ID/operations/OP"` form, the older
+/// `"/groups('ID')/team/operations('OP')"` (in the same three forms; read as the
+/// operation of team `ID`), any of them after a version segment (`/beta`,
+/// `/v1.0`), or an absolute URL with the client's own scheme, host and port.
+/// Percent-escapes are decoded once; the URL is rebuilt from the ids, each
+/// percent-encoded. Anything else is `TEAMSOP_ERR_INVALID_ARGUMENT` and nothing is
+/// sent.
 ///
 /// Otherwise as `teamsop_get` (ownership of `*out`, errors, threads).
 ///
@@ -142,16 +119,17 @@ pub unsafe extern "C" fn teamsop_get_location(
 ) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
-        with_out(out, || {
-            let client = client_arg(client)?;
+        out_boundary(out, || {
+            let client = teamsop_client::borrow(client, "client")?;
             client.get_location(str_arg(location, "location")?)
         })
     }
 }
 
 /// Polls `location` (any form `teamsop_get_location` takes) until the status is
-/// succeeded or failed, and returns that operation with `TEAMSOP_OK` either way
-/// (read its status).
+/// terminal (succeeded, failed or invalid), and returns that operation with
+/// `TEAMSOP_OK` whichever it is (read its status). `unknownFutureValue` and statuses
+/// this version does not know keep the wait going.
 ///
 /// The first pause is the client's poll interval, then pauses double up to 10 s;
 /// a `Retry-After` on any response wins. A 404 in the first 10 s is taken for "not
@@ -181,14 +159,14 @@ pub unsafe extern "C" fn teamsop_wait(
 ) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
-        with_out(out, || {
-            let client = client_arg(client)?;
+        out_boundary(out, || {
+            let client = teamsop_client::borrow(client, "client")?;
             let location = str_arg(location, "location")?;
             let timeout = Duration::from_millis(u64::from(timeout_ms));
             client.wait(location, timeout, |current| match on_poll {
                 None => true,
                 // SAFETY: the caller's callback, given a pointer valid for the call.
-                Some(f) => f((current as *const Operation).cast(), user_data),
+                Some(f) => f(teamsop_operation::lend(current), user_data),
             })
         })
     }
@@ -216,7 +194,7 @@ pub unsafe extern "C" fn teamsop_parse(
 ) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
-        with_out(out, || {
+        out_boundary(out, || {
             if json.is_null() {
                 return Err(Error::invalid("json is NULL"));
             }
@@ -228,21 +206,4 @@ pub unsafe extern "C" fn teamsop_parse(
             Operation::parse(bytes)
         })
     }
-}
-
-/// Frees an operation and every string read from it. NULL is a no-op.
-///
-/// No other thread may be reading the operation. Do not free the `current`
-/// operation given to a `teamsop_poll_fn`.
-///
-/// # Safety
-/// `operation` is NULL or a live operation from this library, freed only once.
-#[no_mangle]
-pub unsafe extern "C" fn teamsop_free(operation: *mut teamsop_operation) {
-    boundary((), || {
-        if !operation.is_null() {
-            // SAFETY: a live operation made by Box::into_raw in with_out.
-            drop(unsafe { Box::from_raw(operation.cast::<Operation>()) });
-        }
-    })
 }

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::boundary::boundary;
-use super::types::teamsop_result;
+use super::enums::{teamsop_result, CEnum};
 
 /// The library's version, `"MAJOR.MINOR.PATCH"`.
 ///
@@ -23,10 +23,8 @@ pub extern "C" fn teamsop_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn teamsop_result_str(result: u32) -> *const c_char {
     boundary(c"TEAMSOP_ERR_INTERNAL".as_ptr(), || {
-        let name = teamsop_result::ALL
-            .iter()
-            .find(|r| **r as u32 == result)
-            .map_or("TEAMSOP_ERR_UNKNOWN\0", |r| r.name());
-        name.as_ptr().cast()
+        teamsop_result::from_raw(result)
+            .map_or(c"TEAMSOP_ERR_UNKNOWN", CEnum::name)
+            .as_ptr()
     })
 }

@@ -1,19 +1,27 @@
 //! The C ABI: a thin, mechanical translation of the Rust core, one module per
-//! concept. Every entry point runs inside [`boundary`] (no panic crosses it), checks
-//! its pointers and UTF-8, and reports failures through the per-thread last error.
+//! concept. Every entry point runs inside one of the `boundary` functions (no
+//! panic crosses it), reads its handles through `handle::Handle` and its strings
+//! through `args`, and reports failures through the per-thread last error.
 //! `include/teamsop.h` is generated from these items by cbindgen (see `build.rs`).
+//!
+//! The order of the `mod` lines below is the order of the functions in the header.
 
 #![allow(non_camel_case_types)]
 
+mod args;
 mod boundary;
 mod client;
+mod enums;
+mod error_record;
 mod fetch;
+mod handle;
 mod last_error;
 mod library;
 mod operation;
 mod types;
 
 pub use client::*;
+pub use enums::*;
 pub use fetch::*;
 pub use last_error::*;
 pub use library::*;

@@ -1,37 +1,55 @@
-//! Reading an operation. Every accessor takes NULL (returning NULL or the
-//! documented sentinel); strings are owned by the operation and live until
-//! `teamsop_free` of it. Accessors never fail and never touch the last error.
+//! An operation's accessors, and `teamsop_free`. Every accessor takes NULL
+//! (returning NULL or the documented sentinel); strings are owned by the operation
+//! and live until `teamsop_free` of it. Accessors never fail and never touch the
+//! last error.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 use std::ptr;
 
 use crate::model::{Field, Operation};
 
-use super::boundary::boundary;
-use super::types::{teamsop_operation, teamsop_status, teamsop_type, TEAMSOP_NO_TIME};
+use super::boundary::{boundary, read_boundary};
+use super::enums::{teamsop_status, teamsop_type};
+use super::handle::Handle;
+use super::types::{teamsop_operation, TEAMSOP_NO_TIME};
+
+/// Frees an operation and every string read from it. NULL is a no-op.
+///
+/// No other thread may be reading the operation. Do not free the `current`
+/// operation given to a `teamsop_poll_fn`.
+///
+/// # Safety
+/// `operation` is NULL or a live operation from this library, freed only once.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_free(operation: *mut teamsop_operation) {
+    // SAFETY: NULL or a live operation, freed only once, per the contract.
+    boundary((), || unsafe { teamsop_operation::free(operation) })
+}
 
 /// Reads `op` with `f`, or gives `fallback` for NULL (or a caught panic).
 ///
 /// # Safety
 /// `op` is NULL or a live operation.
-unsafe fn read<T>(op: *const teamsop_operation, fallback: T, f: impl FnOnce(&Operation) -> T) -> T
-where
-    T: Copy,
-{
-    boundary(fallback, || {
-        // SAFETY: NULL or a live operation, per the caller's contract.
-        match unsafe { op.cast::<Operation>().as_ref() } {
-            Some(op) => f(op),
-            None => fallback,
-        }
-    })
+unsafe fn read<T: Copy>(
+    op: *const teamsop_operation,
+    fallback: T,
+    f: impl FnOnce(&Operation) -> T,
+) -> T {
+    // SAFETY: forwarded.
+    unsafe { read_boundary(op, fallback, f) }
 }
 
+/// A string field as a C string owned by `op`, or NULL.
+///
 /// # Safety
 /// `op` is NULL or a live operation.
 unsafe fn text(op: *const teamsop_operation, field: Field) -> *const c_char {
     // SAFETY: forwarded.
-    unsafe { read(op, ptr::null(), |op| op.c_text(field)) }
+    unsafe {
+        read(op, ptr::null(), |op| {
+            op.text_c_str(field).map_or(ptr::null(), CStr::as_ptr)
+        })
+    }
 }
 
 /// `id`, or NULL when absent, null or `op` is NULL. Owned by `op`.
@@ -54,7 +72,8 @@ pub unsafe extern "C" fn teamsop_operation_status(op: *const teamsop_operation) 
     // SAFETY: forwarded.
     unsafe {
         read(op, teamsop_status::TEAMSOP_STATUS_ABSENT, |op| {
-            op.status().into()
+            op.status()
+                .map_or(teamsop_status::TEAMSOP_STATUS_ABSENT, teamsop_status::from)
         })
     }
 }
@@ -81,7 +100,8 @@ pub unsafe extern "C" fn teamsop_operation_type(op: *const teamsop_operation) ->
     // SAFETY: forwarded.
     unsafe {
         read(op, teamsop_type::TEAMSOP_TYPE_ABSENT, |op| {
-            op.operation_type().into()
+            op.operation_type()
+                .map_or(teamsop_type::TEAMSOP_TYPE_ABSENT, teamsop_type::from)
         })
     }
 }
@@ -186,7 +206,9 @@ pub unsafe extern "C" fn teamsop_operation_target_resource_location(
     unsafe { text(op, Field::TargetResourceLocation) }
 }
 
-/// The `values` string as sent (itself a JSON document), or NULL. Owned by `op`.
+/// The `values` string as sent (itself a JSON document); when only `Value` (capital
+/// V, as real team operations send it) is present, that string; NULL when neither
+/// is. Owned by `op`.
 ///
 /// # Safety
 /// `op` is NULL or a live operation.
@@ -241,10 +263,11 @@ pub unsafe extern "C" fn teamsop_operation_odata_context(
 #[no_mangle]
 pub unsafe extern "C" fn teamsop_operation_json(op: *const teamsop_operation) -> *const c_char {
     // SAFETY: forwarded.
-    unsafe { read(op, ptr::null(), |op| op.body_text().as_ptr()) }
+    unsafe { read(op, ptr::null(), |op| op.json_c_str().as_ptr()) }
 }
 
-/// True when the status is succeeded or failed; false otherwise and for NULL.
+/// True when the status is terminal: succeeded, failed or invalid; false otherwise
+/// (`unknownFutureValue`, a status this version does not know, absent) and for NULL.
 ///
 /// # Safety
 /// `op` is NULL or a live operation.

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION,
 use reqwest::Url;
 use tokio::runtime::Runtime;
 
-use super::describe::{self, Failure};
+use super::failure::{self, Failure};
 use super::{host_of, Reply, Request};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -99,7 +99,7 @@ impl Lane {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| describe::send_failure(&e, req.url))?;
+            .map_err(|e| failure::send_failure(&e, req.url))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let body = read_capped(&mut response, req.url, req.max_body_bytes).await;
@@ -138,7 +138,7 @@ async fn read_capped(response: &mut reqwest::Response, url: &Url, cap: usize) ->
                 }
                 body.extend_from_slice(&chunk);
             }
-            Err(e) => return Err(describe::body_failure(&e, url, body.len())),
+            Err(e) => return Err(failure::body_failure(&e, url, body.len())),
         }
     }
 }

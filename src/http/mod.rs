@@ -8,7 +8,7 @@
 //! each way), consecutive calls reuse the most recently used lane's connections,
 //! and concurrent callers each get a lane of their own. See BENCHMARKS.md.
 
-mod describe;
+mod failure;
 mod lane;
 mod sigpipe;
 mod tls;
@@ -21,7 +21,7 @@ use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
 use rustls_pki_types::CertificateDer;
 
-pub(crate) use describe::Failure;
+pub(crate) use failure::Failure;
 pub(crate) use tls::read_ca_file;
 
 use crate::error::Result;

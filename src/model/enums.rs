@@ -1,121 +1,94 @@
 //! Graph's evolvable enums. A string this version does not know is kept as
 //! `Unrecognized` (the text stays readable), never an error.
+//!
+//! Each enum is one list of `Member = "graphName"` pairs: the Rust enum, its doc
+//! lines, [`Status::MEMBERS`] and the name lookups both ways come from it. The C
+//! ABI's `teamsop_status` / `teamsop_type` are matched to these by member name at
+//! build time (`src/ffi/enums.rs`).
 
-/// teamsAsyncOperationStatus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Status {
-    /// `invalid`
-    Invalid,
-    /// `notStarted`
-    NotStarted,
-    /// `inProgress`
-    InProgress,
-    /// `succeeded`
-    Succeeded,
-    /// `failed`
-    Failed,
-    /// `unknownFutureValue` (Graph's placeholder for members the caller did not opt into)
-    UnknownFutureValue,
-    /// A string this version does not know; read the text from the operation.
-    Unrecognized,
+/// Defines a Graph enum from its members and their Graph names, in the order of
+/// Graph's schema, plus `Unrecognized`.
+macro_rules! graph_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$member_meta:meta])* $member:ident = $graph:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                #[doc = concat!("`", $graph, "`")]
+                $(#[$member_meta])*
+                $member,
+            )*
+            /// A string this version does not know; read the text from the operation.
+            Unrecognized,
+        }
+
+        impl $name {
+            /// Graph's members, in the order of its schema (`Unrecognized` aside).
+            pub const MEMBERS: &'static [$name] = &[$($name::$member),*];
+
+            /// The member for `text`, or `Unrecognized`. OData enum members are
+            /// matched ignoring ASCII case, as the Graph SDKs do.
+            pub fn from_graph(text: &str) -> $name {
+                $name::MEMBERS
+                    .iter()
+                    .copied()
+                    .find(|m| m.graph_name().is_some_and(|n| n.eq_ignore_ascii_case(text)))
+                    .unwrap_or($name::Unrecognized)
+            }
+
+            /// Graph's name of the member; `None` for `Unrecognized`.
+            pub fn graph_name(self) -> Option<&'static str> {
+                match self {
+                    $( $name::$member => Some($graph), )*
+                    $name::Unrecognized => None,
+                }
+            }
+        }
+    };
 }
 
-/// teamsAsyncOperationType (beta).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OperationType {
-    /// `invalid`
-    Invalid,
-    /// `cloneTeam`
-    CloneTeam,
-    /// `archiveTeam`
-    ArchiveTeam,
-    /// `unarchiveTeam`
-    UnarchiveTeam,
-    /// `createTeam`
-    CreateTeam,
-    /// `unknownFutureValue`
-    UnknownFutureValue,
-    /// `teamifyGroup`
-    TeamifyGroup,
-    /// `createChannel`
-    CreateChannel,
-    /// `createChat`
-    CreateChat,
-    /// `archiveChannel`
-    ArchiveChannel,
-    /// `unarchiveChannel`
-    UnarchiveChannel,
-    /// A string this version does not know; read the text from the operation.
-    Unrecognized,
+graph_enum! {
+    /// teamsAsyncOperationStatus.
+    pub enum Status {
+        Invalid = "invalid",
+        NotStarted = "notStarted",
+        InProgress = "inProgress",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        /// (Graph's placeholder for members the caller did not opt into)
+        UnknownFutureValue = "unknownFutureValue",
+    }
 }
 
-/// Graph's member names, in the order of its schema.
-const STATUS_NAMES: [(&str, Status); 6] = [
-    ("invalid", Status::Invalid),
-    ("notStarted", Status::NotStarted),
-    ("inProgress", Status::InProgress),
-    ("succeeded", Status::Succeeded),
-    ("failed", Status::Failed),
-    ("unknownFutureValue", Status::UnknownFutureValue),
-];
-
-const TYPE_NAMES: [(&str, OperationType); 11] = [
-    ("invalid", OperationType::Invalid),
-    ("cloneTeam", OperationType::CloneTeam),
-    ("archiveTeam", OperationType::ArchiveTeam),
-    ("unarchiveTeam", OperationType::UnarchiveTeam),
-    ("createTeam", OperationType::CreateTeam),
-    ("unknownFutureValue", OperationType::UnknownFutureValue),
-    ("teamifyGroup", OperationType::TeamifyGroup),
-    ("createChannel", OperationType::CreateChannel),
-    ("createChat", OperationType::CreateChat),
-    ("archiveChannel", OperationType::ArchiveChannel),
-    ("unarchiveChannel", OperationType::UnarchiveChannel),
-];
-
-/// OData enum members are matched ignoring ASCII case, as the Graph SDKs do.
-fn lookup<T: Copy>(table: &[(&str, T)], text: &str, unrecognized: T) -> T {
-    table
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
-        .map_or(unrecognized, |&(_, value)| value)
-}
-
-fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> Option<&'static str> {
-    table
-        .iter()
-        .find(|(_, v)| v == value)
-        .map(|&(name, _)| name)
+graph_enum! {
+    /// teamsAsyncOperationType (beta).
+    pub enum OperationType {
+        Invalid = "invalid",
+        CloneTeam = "cloneTeam",
+        ArchiveTeam = "archiveTeam",
+        UnarchiveTeam = "unarchiveTeam",
+        CreateTeam = "createTeam",
+        UnknownFutureValue = "unknownFutureValue",
+        TeamifyGroup = "teamifyGroup",
+        CreateChannel = "createChannel",
+        CreateChat = "createChat",
+        ArchiveChannel = "archiveChannel",
+        UnarchiveChannel = "unarchiveChannel",
+    }
 }
 
 impl Status {
-    /// The member for `text`, or `Unrecognized`.
-    pub fn from_graph(text: &str) -> Status {
-        lookup(&STATUS_NAMES, text, Status::Unrecognized)
-    }
-
-    /// Graph's name of the member; `None` for `Unrecognized`.
-    pub fn graph_name(self) -> Option<&'static str> {
-        name_of(&STATUS_NAMES, &self)
-    }
-
-    /// Succeeded or failed: the operation will not change any more.
+    /// Succeeded, failed or invalid: the operation will not change any more.
+    /// `unknownFutureValue` and strings this version does not know are not terminal
+    /// (a wait goes on).
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Succeeded | Status::Failed)
-    }
-}
-
-impl OperationType {
-    /// The member for `text`, or `Unrecognized`.
-    pub fn from_graph(text: &str) -> OperationType {
-        lookup(&TYPE_NAMES, text, OperationType::Unrecognized)
-    }
-
-    /// Graph's name of the member; `None` for `Unrecognized`.
-    pub fn graph_name(self) -> Option<&'static str> {
-        name_of(&TYPE_NAMES, &self)
+        matches!(self, Status::Succeeded | Status::Failed | Status::Invalid)
     }
 }
 
@@ -125,10 +98,12 @@ mod tests {
 
     #[test]
     fn every_status_round_trips() {
-        for (name, value) in STATUS_NAMES {
+        assert_eq!(Status::MEMBERS.len(), 6);
+        for &value in Status::MEMBERS {
+            let name = value.graph_name().unwrap();
             assert_eq!(Status::from_graph(name), value);
-            assert_eq!(value.graph_name(), Some(name));
         }
+        assert_eq!(Status::from_graph("notStarted"), Status::NotStarted);
         assert_eq!(Status::from_graph("SUCCEEDED"), Status::Succeeded);
         assert_eq!(Status::from_graph("paused"), Status::Unrecognized);
         assert_eq!(Status::from_graph(""), Status::Unrecognized);
@@ -137,9 +112,10 @@ mod tests {
 
     #[test]
     fn every_type_round_trips() {
-        for (name, value) in TYPE_NAMES {
+        assert_eq!(OperationType::MEMBERS.len(), 11);
+        for &value in OperationType::MEMBERS {
+            let name = value.graph_name().unwrap();
             assert_eq!(OperationType::from_graph(name), value);
-            assert_eq!(value.graph_name(), Some(name));
         }
         assert_eq!(
             OperationType::from_graph("createChat"),
@@ -155,7 +131,10 @@ mod tests {
     fn terminal_statuses() {
         assert!(Status::Succeeded.is_terminal());
         assert!(Status::Failed.is_terminal());
+        assert!(Status::Invalid.is_terminal());
+        assert!(!Status::NotStarted.is_terminal());
         assert!(!Status::InProgress.is_terminal());
+        assert!(!Status::UnknownFutureValue.is_terminal());
         assert!(!Status::Unrecognized.is_terminal());
     }
 }

@@ -1,32 +1,15 @@
 //! `Operation`: one teamsAsyncOperation as received, with its raw body kept.
 
 use std::borrow::Cow;
-use std::ffi::c_char;
+use std::ffi::CStr;
 
 use serde::Deserialize;
 
-use super::{CText, OperationType, Status};
+use super::field::{Field, Fields};
+use super::text::TextWithNul;
+use super::{OperationType, Status};
 use crate::error::{Error, Result};
 use crate::time::parse_unix_ms;
-
-/// The string fields of an operation, for code that reads them generically
-/// (the C layer hands out pointers to them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    Id,
-    Status,
-    OperationType,
-    CreatedDateTime,
-    LastActionDateTime,
-    TargetResourceId,
-    TargetResourceLocation,
-    Values,
-    ErrorCode,
-    ErrorMessage,
-    ODataContext,
-}
-
-const FIELD_COUNT: usize = 11;
 
 /// Where a field's text sits in `Operation::texts`; `len == ABSENT` when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +19,15 @@ struct Span {
 }
 
 const ABSENT: u32 = u32::MAX;
-const NO_SPAN: Span = Span {
-    start: 0,
-    len: ABSENT,
-};
+
+impl Default for Span {
+    fn default() -> Span {
+        Span {
+            start: 0,
+            len: ABSENT,
+        }
+    }
+}
 
 /// Graph's `operationError`: why a failed operation failed. Borrows from its
 /// operation.
@@ -65,20 +53,21 @@ impl<'a> OperationError<'a> {
 ///
 /// Absent and JSON-null fields read as `None`. Unknown fields are ignored here and
 /// stay readable in [`Operation::json`]. The field texts live in one buffer, each
-/// followed by a NUL, so the C layer hands out pointers without copying and a parse
+/// followed by a NUL, so they can be lent as C strings without copying and a parse
 /// costs two allocations whatever the number of fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
-    body: CText,
+    body: TextWithNul,
     texts: Box<str>,
-    spans: [Span; FIELD_COUNT],
+    spans: Fields<Span>,
     has_error: bool,
     attempts_count: Option<i32>,
     created_unix_ms: Option<i64>,
     last_action_unix_ms: Option<i64>,
 }
 
-/// The body as serde sees it; strings borrow from the body where they can.
+/// The body as serde sees it; strings borrow from the body where they can. Names
+/// are matched case-sensitively, and a name given twice is an error.
 #[derive(Deserialize)]
 #[serde(rename = "teamsAsyncOperation")]
 struct Wire<'a> {
@@ -100,8 +89,12 @@ struct Wire<'a> {
     target_resource_id: Option<Cow<'a, str>>,
     #[serde(rename = "targetResourceLocation", borrow, default)]
     target_resource_location: Option<Cow<'a, str>>,
+    /// As the chat example of Graph's documentation sends it.
     #[serde(borrow, default)]
     values: Option<Cow<'a, str>>,
+    /// As real team operations send it (capital V; undeclared in the schema).
+    #[serde(rename = "Value", borrow, default)]
+    value: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     error: Option<WireError<'a>>,
 }
@@ -113,6 +106,14 @@ struct WireError<'a> {
     code: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
+}
+
+/// What [`Operation::gather`] reads out of a body.
+struct Gathered {
+    texts: Box<str>,
+    spans: Fields<Span>,
+    has_error: bool,
+    attempts_count: Option<i32>,
 }
 
 impl Operation {
@@ -137,14 +138,14 @@ impl Operation {
             Some(_) => return Err(Error::parse("the body is not a JSON object")),
         }
         let body =
-            CText::from_string(text).ok_or_else(|| Error::parse("the body contains a NUL byte"))?;
-        let (texts, spans, has_error, attempts_count) = Operation::gather(body.as_str())?;
+            TextWithNul::new(text).ok_or_else(|| Error::parse("the body contains a NUL byte"))?;
+        let gathered = Operation::gather(body.as_str())?;
         let mut op = Operation {
             body,
-            texts,
-            spans,
-            has_error,
-            attempts_count,
+            texts: gathered.texts,
+            spans: gathered.spans,
+            has_error: gathered.has_error,
+            attempts_count: gathered.attempts_count,
             created_unix_ms: None,
             last_action_unix_ms: None,
         };
@@ -154,58 +155,56 @@ impl Operation {
     }
 
     /// Parses `body` and copies its string fields into one buffer.
-    #[allow(clippy::type_complexity)]
-    fn gather(body: &str) -> Result<(Box<str>, [Span; FIELD_COUNT], bool, Option<i32>)> {
+    fn gather(body: &str) -> Result<Gathered> {
         let wire: Wire<'_> = serde_json::from_str(body)
             .map_err(|e| Error::parse(format!("the body is not a teamsAsyncOperation: {e}")))?;
 
-        let (has_error, code, message) = match wire.error {
-            None => (false, None, None),
-            Some(e) => (true, e.code, e.message),
-        };
-        // In the order of `Field`.
-        let values: [(Option<Cow<'_, str>>, &str); FIELD_COUNT] = [
-            (wire.id, "id"),
-            (wire.status, "status"),
-            (wire.operation_type, "operationType"),
-            (wire.created_date_time, "createdDateTime"),
-            (wire.last_action_date_time, "lastActionDateTime"),
-            (wire.target_resource_id, "targetResourceId"),
-            (wire.target_resource_location, "targetResourceLocation"),
-            (wire.values, "values"),
-            (code, "error.code"),
-            (message, "error.message"),
-            (wire.odata_context, "@odata.context"),
-        ];
+        let mut values: Fields<Option<Cow<'_, str>>> = Fields::default();
+        values[Field::Id] = wire.id;
+        values[Field::Status] = wire.status;
+        values[Field::OperationType] = wire.operation_type;
+        values[Field::CreatedDateTime] = wire.created_date_time;
+        values[Field::LastActionDateTime] = wire.last_action_date_time;
+        values[Field::TargetResourceId] = wire.target_resource_id;
+        values[Field::TargetResourceLocation] = wire.target_resource_location;
+        // `Value` is a known field like the others (a string, no U+0000) even when
+        // `values`, which wins, is there too.
+        check_no_nul(wire.value.as_deref(), "Value")?;
+        values[Field::Values] = wire.values.or(wire.value);
+        values[Field::ODataContext] = wire.odata_context;
+        let has_error = wire.error.is_some();
+        if let Some(error) = wire.error {
+            values[Field::ErrorCode] = error.code;
+            values[Field::ErrorMessage] = error.message;
+        }
+
         let size: usize = values
             .iter()
-            .filter_map(|(v, _)| v.as_ref())
+            .filter_map(|(_, v)| v.as_ref())
             .map(|v| v.len() + 1)
             .sum();
         if size > ABSENT as usize {
             return Err(Error::parse("the body's fields are too large"));
         }
         let mut texts = String::with_capacity(size);
-        let mut spans = [NO_SPAN; FIELD_COUNT];
-        for (span, (value, name)) in spans.iter_mut().zip(&values) {
+        let mut spans: Fields<Span> = Fields::default();
+        for (field, value) in values.iter() {
             let Some(value) = value else { continue };
-            if value.as_bytes().contains(&0) {
-                return Err(Error::parse(format!("the field {name} contains U+0000")));
-            }
+            check_no_nul(Some(value), field.json_name())?;
             // Both fit in u32: checked against the total above.
-            *span = Span {
+            spans[field] = Span {
                 start: texts.len() as u32,
                 len: value.len() as u32,
             };
             texts.push_str(value);
             texts.push('\0');
         }
-        Ok((
-            texts.into_boxed_str(),
+        Ok(Gathered {
+            texts: texts.into_boxed_str(),
             spans,
             has_error,
-            wire.attempts_count,
-        ))
+            attempts_count: wire.attempts_count,
+        })
     }
 
     /// `id`, if present.
@@ -268,7 +267,9 @@ impl Operation {
         self.text(Field::TargetResourceLocation)
     }
 
-    /// `values` as sent: a string that itself holds JSON.
+    /// The progress values as sent: a string that itself holds JSON. Read from
+    /// `values` (the chat example of Graph's documentation), or from `Value` (capital
+    /// V, as real team operations send it) when only that one is present.
     pub fn values(&self) -> Option<&str> {
         self.text(Field::Values)
     }
@@ -291,32 +292,45 @@ impl Operation {
         self.body.as_str()
     }
 
-    /// True when the status is succeeded or failed.
+    /// True when the status is succeeded, failed or invalid: the operation will not
+    /// change any more.
     pub fn is_terminal(&self) -> bool {
         self.status().is_some_and(Status::is_terminal)
     }
 
-    pub(crate) fn body_text(&self) -> &CText {
-        &self.body
+    /// The whole body as a C string, valid while `self` lives.
+    pub(crate) fn json_c_str(&self) -> &CStr {
+        self.body.as_c_str()
     }
 
     /// The text of a string field, if present.
     pub(crate) fn text(&self, field: Field) -> Option<&str> {
-        let span = self.spans[field as usize];
+        let span = self.spans[field];
         (span.len != ABSENT).then(|| {
             let start = span.start as usize;
             &self.texts[start..start + span.len as usize]
         })
     }
 
-    /// The NUL-terminated text of a string field, or NULL; valid while `self` lives.
-    pub(crate) fn c_text(&self, field: Field) -> *const c_char {
-        let span = self.spans[field as usize];
-        if span.len == ABSENT {
-            return std::ptr::null();
+    /// The text of a string field as a C string, if present; valid while `self` lives.
+    pub(crate) fn text_c_str(&self, field: Field) -> Option<&CStr> {
+        let span = self.spans[field];
+        (span.len != ABSENT).then(|| {
+            let start = span.start as usize;
+            let with_nul = &self.texts.as_bytes()[start..=start + span.len as usize];
+            // SAFETY: `gather` pushed the text, free of NULs, then one NUL.
+            unsafe { CStr::from_bytes_with_nul_unchecked(with_nul) }
+        })
+    }
+}
+
+/// A string field holding U+0000 is refused: C would see it cut short.
+fn check_no_nul(value: Option<&str>, name: &str) -> Result<()> {
+    match value {
+        Some(v) if v.as_bytes().contains(&0) => {
+            Err(Error::parse(format!("the field {name} contains U+0000")))
         }
-        // `start` is within `texts` (it was its length when the text was pushed).
-        self.texts[span.start as usize..].as_ptr().cast()
+        _ => Ok(()),
     }
 }
 
@@ -398,6 +412,88 @@ mod tests {
         assert_eq!(err.message(), Some("m"));
         assert!(op.json().contains("futureField"));
         assert!(!op.is_terminal());
+        for (status, terminal) in [
+            ("succeeded", true),
+            ("failed", true),
+            ("invalid", true),
+            ("Invalid", true),
+            ("notStarted", false),
+            ("inProgress", false),
+            ("unknownFutureValue", false),
+            ("paused", false),
+        ] {
+            let op = Operation::parse(format!(r#"{{"status":"{status}"}}"#).as_bytes()).unwrap();
+            assert_eq!(op.is_terminal(), terminal, "{status}");
+        }
+    }
+
+    #[test]
+    fn values_or_capital_value() {
+        let values = |body: &str| {
+            Operation::parse(body.as_bytes())
+                .unwrap()
+                .values()
+                .map(str::to_owned)
+        };
+        // Real team operations send `Value`; the chat example sends `values`.
+        assert_eq!(
+            values(r#"{"status":"inProgress","Value":"{\"teamId\":\"t1\"}"}"#).as_deref(),
+            Some(r#"{"teamId":"t1"}"#)
+        );
+        assert_eq!(values(r#"{"values":"v"}"#).as_deref(), Some("v"));
+        // Both: `values` wins, in either order.
+        assert_eq!(
+            values(r#"{"Value":"V","values":"v"}"#).as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            values(r#"{"values":"v","Value":"V"}"#).as_deref(),
+            Some("v")
+        );
+        // A null `values` is absent: `Value` is read.
+        assert_eq!(
+            values(r#"{"values":null,"Value":"V"}"#).as_deref(),
+            Some("V")
+        );
+        assert_eq!(values(r#"{"Value":null}"#), None);
+        assert_eq!(values(r#"{}"#), None);
+        // Names are case-sensitive: other spellings are unknown fields.
+        assert_eq!(values(r#"{"VALUES":"x","value":"y","VALUE":"z"}"#), None);
+        // The C string of the field is the same text.
+        let op = Operation::parse(br#"{"Value":"[1]"}"#).unwrap();
+        assert_eq!(op.text_c_str(Field::Values).unwrap().to_str(), Ok("[1]"));
+    }
+
+    #[test]
+    fn capital_value_is_a_known_field() {
+        for body in [
+            r#"{"Value":{"teamId":"t1"}}"#,
+            r#"{"Value":1}"#,
+            r#"{"Value":["a"]}"#,
+            r#"{"values":"v","Value":true}"#,
+            r#"{"Value":"a","Value":"b"}"#,
+            r#"{"values":"v","Value":"a\u0000b"}"#,
+        ] {
+            assert_eq!(kind(body), ErrorKind::Parse, "{body:?}");
+        }
+        let err = Operation::parse(br#"{"Value":"a\u0000"}"#).unwrap_err();
+        assert!(
+            err.message().contains("the field Value contains U+0000"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn c_strings_are_the_field_texts() {
+        let op = Operation::parse(SEED.as_bytes()).unwrap();
+        for field in Field::ALL {
+            assert_eq!(
+                op.text_c_str(field).map(|c| c.to_str().unwrap()),
+                op.text(field),
+                "{field:?}"
+            );
+        }
+        assert_eq!(op.json_c_str().to_str().unwrap(), SEED);
     }
 
     #[test]

@@ -1,25 +1,21 @@
-//! A string stored with a NUL after its last byte (an operation's body), so the C
-//! layer can hand out a pointer to it without copying.
+//! Text stored with a NUL after its last byte, so that it can be lent both as `&str`
+//! and as `&CStr` without a copy (an operation's body, and its field texts).
 
-use std::ffi::c_char;
+use std::ffi::CStr;
 use std::fmt;
 
 /// UTF-8 text with no interior NUL, stored with a terminating NUL.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct CText(Box<str>);
+pub(crate) struct TextWithNul(Box<str>);
 
-impl CText {
+impl TextWithNul {
     /// Takes `text` over, appending the NUL; `None` if it holds a NUL.
-    pub(crate) fn from_string(text: String) -> Option<CText> {
+    pub(crate) fn new(mut text: String) -> Option<TextWithNul> {
         if text.as_bytes().contains(&0) {
             return None;
         }
-        Some(CText::terminate(text))
-    }
-
-    fn terminate(mut text: String) -> CText {
         text.push('\0');
-        CText(text.into_boxed_str())
+        Some(TextWithNul(text.into_boxed_str()))
     }
 
     /// The text, without the NUL.
@@ -27,13 +23,16 @@ impl CText {
         &self.0[..self.0.len() - 1]
     }
 
-    /// A pointer to the NUL-terminated text, valid while `self` lives.
-    pub(crate) fn as_ptr(&self) -> *const c_char {
-        self.0.as_ptr().cast()
+    /// The text as a C string.
+    pub(crate) fn as_c_str(&self) -> &CStr {
+        let bytes = self.0.as_bytes();
+        debug_assert!(bytes.iter().position(|&b| b == 0) == Some(bytes.len() - 1));
+        // SAFETY: `new` refused interior NULs and appended exactly one.
+        unsafe { CStr::from_bytes_with_nul_unchecked(bytes) }
     }
 }
 
-impl fmt::Debug for CText {
+impl fmt::Debug for TextWithNul {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
@@ -41,21 +40,20 @@ impl fmt::Debug for CText {
 
 #[cfg(test)]
 mod tests {
-    use super::CText;
-    use std::ffi::CStr;
+    use super::TextWithNul;
 
     #[test]
-    fn pointer_is_nul_terminated_text() {
-        let t = CText::from_string("19:abc@thread.v2".to_string()).unwrap();
+    fn text_and_c_string_agree() {
+        let t = TextWithNul::new("19:abc@thread.v2".to_string()).unwrap();
         assert_eq!(t.as_str(), "19:abc@thread.v2");
-        // SAFETY: as_ptr points at the text followed by the NUL CText appends.
-        let back = unsafe { CStr::from_ptr(t.as_ptr()) };
-        assert_eq!(back.to_str().unwrap(), "19:abc@thread.v2");
+        assert_eq!(t.as_c_str().to_str().unwrap(), "19:abc@thread.v2");
     }
 
     #[test]
     fn interior_nul_is_refused() {
-        assert!(CText::from_string("a\0b".to_string()).is_none());
-        assert_eq!(CText::from_string(String::new()).unwrap().as_str(), "");
+        assert!(TextWithNul::new("a\0b".to_string()).is_none());
+        let empty = TextWithNul::new(String::new()).unwrap();
+        assert_eq!(empty.as_str(), "");
+        assert!(empty.as_c_str().is_empty());
     }
 }

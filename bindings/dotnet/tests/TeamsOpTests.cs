@@ -476,7 +476,7 @@ namespace TeamsOp.Tests
                 {
                     Assert.Equal(i, (int)op.Status, "C value of status " + statuses[i]);
                     Assert.Equal(statuses[i], op.StatusText, "StatusText");
-                    Assert.Equal(i == 3 || i == 4, op.IsTerminal, "IsTerminal of " + statuses[i]);
+                    Assert.Equal(i == 0 || i == 3 || i == 4, op.IsTerminal, "IsTerminal of " + statuses[i]);
                 }
             }
             Assert.Equal(OperationStatus.NotStarted, (OperationStatus)1, "NotStarted = 1");

@@ -8,6 +8,7 @@ use reqwest::Url;
 
 use super::host_of;
 use crate::error::Error;
+use crate::remedy::Remedy;
 
 /// How a failed request should be treated by the retry loop.
 pub(crate) enum Failure {
@@ -25,7 +26,7 @@ pub(crate) fn send_failure(err: &reqwest::Error, url: &Url) -> Failure {
         return Failure::Final(Error::timeout(format!("the request to {host} timed out")));
     }
     if let Some(tls) = find_tls_error(err) {
-        return Failure::Final(Error::transport(tls_message(tls, host)));
+        return Failure::Final(tls_error(tls, host));
     }
     if err.is_connect() {
         return Failure::Final(Error::transport(format!(
@@ -59,12 +60,23 @@ pub(crate) fn body_failure(err: &reqwest::Error, url: &Url, received: usize) -> 
     ))
 }
 
+/// A TLS failure; an unknown issuer names the remedy (trusting its CA).
+fn tls_error(err: &rustls::Error, host: &str) -> Error {
+    let error = Error::transport(tls_message(err, host));
+    match err {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            error.with_remedy(Remedy::SetCaFile)
+        }
+        _ => error,
+    }
+}
+
 fn tls_message(err: &rustls::Error, host: &str) -> String {
     use rustls::{CertificateError, Error as E};
     match err {
-        E::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
-            "TLS: the certificate of {host} is not trusted (unknown issuer); add its CA with teamsop_client_set_ca_file"
-        ),
+        E::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            format!("TLS: the certificate of {host} is not trusted (unknown issuer)")
+        }
         E::InvalidCertificate(CertificateError::NotValidForName)
         | E::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
             format!("TLS: the certificate of {host} is not valid for that name")
