@@ -8,11 +8,11 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::graph::RequestIds;
-use crate::respond::{self, RespBody};
-use crate::routes::{read_body, ReadError};
+use crate::graph_format::RequestIds;
+use crate::graph_routes::{read_body, ReadError};
 use crate::scenario::Scenario;
-use crate::state::{State, Stop};
+use crate::scripted_answer::{self, RespBody};
+use crate::server_state::{State, Stop};
 
 /// Largest scenario document accepted over HTTP.
 const SCENARIO_BODY_LIMIT: usize = 256 * 1024 * 1024;
@@ -37,7 +37,7 @@ fn no_content() -> Response<RespBody> {
 
 fn bad_request(message: &str) -> Response<RespBody> {
     let ids = RequestIds::new(None);
-    respond::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
+    scripted_answer::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
 }
 
 /// Answers a control request.
@@ -52,7 +52,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/reset" | "/shutdown" => "POST",
         _ => {
             let ids = RequestIds::new(None);
-            return respond::error(
+            return scripted_answer::error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 "No such control endpoint.",
@@ -106,7 +106,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         }
         _ => {
             let ids = RequestIds::new(None);
-            let mut resp = respond::error(
+            let mut resp = scripted_answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",
                 "The HTTP method is not allowed on this endpoint.",

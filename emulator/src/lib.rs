@@ -21,14 +21,14 @@ mod base64;
 mod config;
 mod conn;
 mod control;
-mod graph;
-mod respond;
-mod routes;
+mod graph_format;
+mod graph_routes;
+mod operations;
+mod playback;
 mod scenario;
-mod script;
+mod scripted_answer;
 mod server;
-mod state;
-mod store;
+mod server_state;
 mod tls;
 
 use std::io;
@@ -40,19 +40,19 @@ use std::time::Duration;
 
 pub use config::Config;
 pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
-pub use state::{RecordedRequest, Stats};
+pub use server_state::{RecordedRequest, Stats};
 
-use state::{State, Stop};
-use store::Store;
+use operations::Store;
+use server_state::{State, Stop};
 
 /// The chat id of the preloaded seed operation.
-pub const SEED_CHAT_ID: &str = store::SEED_CHAT;
+pub const SEED_CHAT_ID: &str = operations::SEED_CHAT;
 /// The id of the preloaded seed operation.
-pub const SEED_OPERATION_ID: &str = store::SEED_OP;
+pub const SEED_OPERATION_ID: &str = operations::SEED_OP;
 /// The preloaded team id.
-pub const TEAM_ID: &str = store::TEAM;
+pub const TEAM_ID: &str = operations::TEAM;
 /// The seed operation's body, as served.
-pub const SEED_BODY: &[u8] = store::SEED_BODY;
+pub const SEED_BODY: &[u8] = operations::SEED_BODY;
 
 /// A running emulator. Dropping it stops the server: the listener and every
 /// connection are closed and its threads joined.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::base64;
-use crate::store::{Store, Version};
+use crate::operations::{Store, Version};
 
 /// Scripted answers for every request whose path matches.
 ///

@@ -20,10 +20,10 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{ConnCtrl, ConnIo};
-use crate::graph::RequestIds;
-use crate::respond::{self, Abort, RespBody};
-use crate::routes;
-use crate::state::{State, Stop};
+use crate::graph_format::RequestIds;
+use crate::graph_routes;
+use crate::scripted_answer::{self, Abort, RespBody};
+use crate::server_state::{State, Stop};
 
 /// How long answers in flight may take to finish on a graceful stop.
 const GRACE: Duration = Duration::from_secs(2);
@@ -231,7 +231,7 @@ impl Service<Request<Incoming>> for Svc {
     type Future = Guarded;
 
     fn call(&self, req: Request<Incoming>) -> Guarded {
-        Guarded(Box::pin(routes::handle(
+        Guarded(Box::pin(graph_routes::handle(
             self.state.clone(),
             self.ctrl.clone(),
             req,
@@ -250,7 +250,7 @@ impl Future for Guarded {
         let inner = self.0.as_mut();
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(p) => p,
-            Err(_) => Poll::Ready(Ok(respond::error(
+            Err(_) => Poll::Ready(Ok(scripted_answer::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
                 "The emulator failed while answering.",

@@ -10,9 +10,9 @@ use hyper::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::operations::Store;
+use crate::playback::ScriptSet;
 use crate::scenario::Compiled;
-use crate::script::ScriptSet;
-use crate::store::Store;
 
 /// A Graph request as the emulator received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,10 +12,10 @@ use percent_encoding::percent_decode_str;
 
 use crate::conn::ConnCtrl;
 use crate::control;
-use crate::graph::{RequestIds, CLIENT_REQUEST_ID};
-use crate::respond::{self, Abort, RespBody};
-use crate::state::State;
-use crate::store::{GetError, Kind, Version};
+use crate::graph_format::{RequestIds, CLIENT_REQUEST_ID};
+use crate::operations::{GetError, Kind, Version};
+use crate::scripted_answer::{self, Abort, RespBody};
+use crate::server_state::State;
 
 /// Largest request body read from a Graph request.
 const GRAPH_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -41,7 +41,7 @@ pub(crate) async fn handle(
     match read_body(body, GRAPH_BODY_LIMIT).await {
         Ok(_) => {}
         Err(ReadError::TooLarge) => {
-            let mut resp = respond::error(
+            let mut resp = scripted_answer::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
                 "The request body is too large.",
@@ -63,7 +63,7 @@ pub(crate) async fn handle(
     };
     if let Some(p) = state.scripts.answer(&parts.method, raw, &decoded) {
         state.note_scripted();
-        return respond::scripted(p, &parts.headers, version, &ids, &ctrl).await;
+        return scripted_answer::scripted(p, &parts.headers, version, &ids, &ctrl).await;
     }
     if let Some(resp) = check_token(&state.token, &parts.headers, &ids) {
         return Ok(resp);
@@ -107,7 +107,7 @@ fn check_token(token: &str, headers: &HeaderMap, ids: &RequestIds) -> Option<Res
             "Access token validation failure. Invalid audience."
         }
     };
-    Some(respond::error(
+    Some(scripted_answer::error(
         StatusCode::UNAUTHORIZED,
         "InvalidAuthenticationToken",
         message,
@@ -120,7 +120,7 @@ fn decode(segment: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn not_found(ids: &RequestIds) -> Response<RespBody> {
-    respond::error(
+    scripted_answer::error(
         StatusCode::NOT_FOUND,
         "NotFound",
         "The requested resource does not exist.",
@@ -129,7 +129,7 @@ fn not_found(ids: &RequestIds) -> Response<RespBody> {
 }
 
 fn method_not_allowed(allow: &'static str, ids: &RequestIds) -> Response<RespBody> {
-    let mut resp = respond::error(
+    let mut resp = scripted_answer::error(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
         "The HTTP method is not allowed on this resource.",
@@ -165,7 +165,7 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
             }
             let (id, op) = (decode(id), decode(op));
             if id == "forbidden" {
-                return respond::error(
+                return scripted_answer::error(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
                     "Caller does not have access to this resource.",
@@ -174,9 +174,9 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
             }
             let select = select_names(parts.uri.query());
             match state.store.get(kind, v, &id, &op, select.as_deref()) {
-                Ok(body) => respond::json(StatusCode::OK, body, ids),
+                Ok(body) => scripted_answer::json(StatusCode::OK, body, ids),
                 Err(GetError::NotFound) => not_found(ids),
-                Err(GetError::UnknownProperty(p)) => respond::error(
+                Err(GetError::UnknownProperty(p)) => scripted_answer::error(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
                     &format!(
@@ -194,7 +194,7 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
                 return method_not_allowed("POST", ids);
             }
             let (id, op) = state.store.create(kind);
-            let mut resp = respond::empty(StatusCode::ACCEPTED, ids);
+            let mut resp = scripted_answer::empty(StatusCode::ACCEPTED, ids);
             let location = match kind {
                 Kind::Team => format!("/teams('{id}')/operations('{op}')"),
                 Kind::Chat => format!("/chats('{id}')/operations('{op}')"),

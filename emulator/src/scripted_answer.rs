@@ -23,9 +23,9 @@ use hyper::{Response, StatusCode};
 use tokio::time::Sleep;
 
 use crate::conn::ConnCtrl;
-use crate::graph::{self, RequestIds};
+use crate::graph_format::{self, RequestIds};
+use crate::operations::Version;
 use crate::scenario::{Fault, Prepared, PreparedBody};
-use crate::store::Version;
 
 /// The error a service returns to make hyper drop the connection without
 /// answering (used with [`ConnCtrl::reset_on_close`] for a RST).
@@ -86,7 +86,7 @@ impl Body for RespBody {
 pub(crate) fn json(status: StatusCode, body: Bytes, ids: &RequestIds) -> Response<RespBody> {
     let mut resp = Response::new(RespBody::Full(Some(body)));
     *resp.status_mut() = status;
-    graph::set_json_content_type(resp.headers_mut());
+    graph_format::set_json_content_type(resp.headers_mut());
     ids.apply(resp.headers_mut());
     resp
 }
@@ -100,7 +100,7 @@ pub(crate) fn error(
 ) -> Response<RespBody> {
     json(
         status,
-        Bytes::from(graph::error_body(code, message, ids)),
+        Bytes::from(graph_format::error_body(code, message, ids)),
         ids,
     )
 }
@@ -205,7 +205,7 @@ pub(crate) async fn scripted(
             headers.remove(CONTENT_TYPE);
         }
         None if src_len > 0 && !headers.contains_key(CONTENT_TYPE) => {
-            graph::set_json_content_type(&mut headers);
+            graph_format::set_json_content_type(&mut headers);
         }
         None => {}
     }

@@ -10,7 +10,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{json, Value};
 
-use crate::graph;
+use crate::graph_format;
 
 /// The body of Graph's documentation example, served byte for byte.
 pub(crate) const SEED_BODY: &[u8] = include_bytes!("../../tests/fixtures/seed-operation.json");
@@ -103,7 +103,7 @@ impl Fields {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&graph::json_str(k));
+            out.push_str(&graph_format::json_str(k));
             out.push(':');
             out.push_str(&v.to_string());
         }
@@ -368,14 +368,19 @@ impl Store {
     /// Creates a team or chat and its operation; returns their ids.
     pub(crate) fn create(&self, kind: Kind) -> (String, String) {
         let (id, op) = match kind {
-            Kind::Team => (graph::guid(), graph::guid()),
+            Kind::Team => (graph_format::guid(), graph_format::guid()),
             Kind::Chat => (
-                format!("19:{}@thread.v2", graph::guid().replace('-', "")),
-                format!("{}-{}-{}", graph::guid(), graph::guid(), graph::guid()),
+                format!("19:{}@thread.v2", graph_format::guid().replace('-', "")),
+                format!(
+                    "{}-{}-{}",
+                    graph_format::guid(),
+                    graph_format::guid(),
+                    graph_format::guid()
+                ),
             ),
         };
         let c = Created {
-            created: graph::utc_now(true),
+            created: graph_format::utc_now(true),
             polls: 0,
         };
         self.created
@@ -414,7 +419,10 @@ fn created_fields(kind: Kind, id: &str, op: &str, c: &Created, progress_polls: u
         ("operationType".into(), json!(ty)),
         ("createdDateTime".into(), json!(c.created)),
         ("status".into(), json!(status)),
-        ("lastActionDateTime".into(), json!(graph::utc_now(true))),
+        (
+            "lastActionDateTime".into(),
+            json!(graph_format::utc_now(true)),
+        ),
         (
             "attemptsCount".into(),
             json!(if status == "notStarted" { 0 } else { 1 }),

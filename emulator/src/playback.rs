@@ -188,8 +188,8 @@ impl ScriptSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::Store;
     use crate::scenario::Scenario;
-    use crate::store::Store;
 
     fn set(json: &str) -> ScriptSet {
         let store = Store::new(1);
