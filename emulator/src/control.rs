@@ -8,10 +8,12 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::graph_answer;
 use crate::graph_format::RequestIds;
-use crate::graph_routes::{read_body, ReadError};
+use crate::prepared::compile_all;
+use crate::request_body::{read_body, ReadError};
+use crate::response_body::RespBody;
 use crate::scenario::Scenario;
-use crate::scripted_answer::{self, RespBody};
 use crate::server_state::{State, Stop};
 
 /// Largest scenario document accepted over HTTP.
@@ -37,7 +39,7 @@ fn no_content() -> Response<RespBody> {
 
 fn bad_request(message: &str) -> Response<RespBody> {
     let ids = RequestIds::new(None);
-    scripted_answer::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
+    graph_answer::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
 }
 
 /// Answers a control request.
@@ -52,7 +54,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/reset" | "/shutdown" => "POST",
         _ => {
             let ids = RequestIds::new(None);
-            return scripted_answer::error(
+            return graph_answer::error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 "No such control endpoint.",
@@ -71,8 +73,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
                 Ok(t) => t,
                 Err(_) => return bad_request("scenarios: not UTF-8"),
             };
-            match Scenario::from_json(text).and_then(|list| crate::compile_all(&state.store, &list))
-            {
+            match Scenario::from_json(text).and_then(|list| compile_all(&state.operations, &list)) {
                 Ok(list) => {
                     state.scripts.add(list);
                     no_content()
@@ -86,15 +87,15 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         }
         ("/requests", &Method::GET) => plain_json(
             StatusCode::OK,
-            serde_json::to_vec(&state.requests()).unwrap_or_default(),
+            serde_json::to_vec(&state.recorder.requests()).unwrap_or_default(),
         ),
         ("/requests", &Method::DELETE) => {
-            state.clear_requests();
+            state.recorder.clear_requests();
             no_content()
         }
         ("/stats", &Method::GET) => plain_json(
             StatusCode::OK,
-            serde_json::to_vec(&state.stats()).unwrap_or_default(),
+            serde_json::to_vec(&state.recorder.stats()).unwrap_or_default(),
         ),
         ("/reset", &Method::POST) => {
             state.reset();
@@ -106,7 +107,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         }
         _ => {
             let ids = RequestIds::new(None);
-            let mut resp = scripted_answer::error(
+            let mut resp = graph_answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",
                 "The HTTP method is not allowed on this endpoint.",

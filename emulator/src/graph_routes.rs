@@ -2,19 +2,20 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
-use hyper::body::{Body, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, LOCATION};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use crate::conn::ConnCtrl;
-use crate::control;
+use crate::graph_answer;
 use crate::graph_format::{RequestIds, CLIENT_REQUEST_ID};
-use crate::operations::{GetError, Kind, Version};
-use crate::scripted_answer::{self, Abort, RespBody};
+use crate::graph_path::{Kind, Version};
+use crate::operations::GetError;
+use crate::request_body::{read_body, ReadError};
+use crate::response_body::{Abort, RespBody};
+use crate::scripted_answer;
 use crate::server_state::State;
 
 /// Largest request body read from a Graph request.
@@ -26,11 +27,8 @@ pub(crate) async fn handle(
     ctrl: Arc<ConnCtrl>,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Abort> {
-    if control::is_control(req.uri().path()) {
-        return Ok(control::handle(&state, req).await);
-    }
     let (parts, body) = req.into_parts();
-    state.request_received(&parts, ctrl.id);
+    state.recorder.request_received(&parts, ctrl.id);
     let ids = RequestIds::new(
         parts
             .headers
@@ -41,7 +39,7 @@ pub(crate) async fn handle(
     match read_body(body, GRAPH_BODY_LIMIT).await {
         Ok(_) => {}
         Err(ReadError::TooLarge) => {
-            let mut resp = scripted_answer::error(
+            let mut resp = graph_answer::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
                 "The request body is too large.",
@@ -62,30 +60,13 @@ pub(crate) async fn handle(
         Version::Beta
     };
     if let Some(p) = state.scripts.answer(&parts.method, raw, &decoded) {
-        state.note_scripted();
+        state.recorder.note_scripted();
         return scripted_answer::scripted(p, &parts.headers, version, &ids, &ctrl).await;
     }
     if let Some(resp) = check_token(&state.token, &parts.headers, &ids) {
         return Ok(resp);
     }
     Ok(route(&state, &parts, &ids))
-}
-
-pub(crate) enum ReadError {
-    TooLarge,
-    Failed,
-}
-
-/// Reads a request body of at most `limit` bytes.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ReadError> {
-    if body.is_end_stream() {
-        return Ok(Bytes::new());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ReadError::TooLarge),
-        Err(_) => Err(ReadError::Failed),
-    }
 }
 
 /// `None` when the bearer token is right, else the 401 to send.
@@ -107,7 +88,7 @@ fn check_token(token: &str, headers: &HeaderMap, ids: &RequestIds) -> Option<Res
             "Access token validation failure. Invalid audience."
         }
     };
-    Some(scripted_answer::error(
+    Some(graph_answer::error(
         StatusCode::UNAUTHORIZED,
         "InvalidAuthenticationToken",
         message,
@@ -120,7 +101,7 @@ fn decode(segment: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn not_found(ids: &RequestIds) -> Response<RespBody> {
-    scripted_answer::error(
+    graph_answer::error(
         StatusCode::NOT_FOUND,
         "NotFound",
         "The requested resource does not exist.",
@@ -129,7 +110,7 @@ fn not_found(ids: &RequestIds) -> Response<RespBody> {
 }
 
 fn method_not_allowed(allow: &'static str, ids: &RequestIds) -> Response<RespBody> {
-    let mut resp = scripted_answer::error(
+    let mut resp = graph_answer::error(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
         "The HTTP method is not allowed on this resource.",
@@ -165,7 +146,7 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
             }
             let (id, op) = (decode(id), decode(op));
             if id == "forbidden" {
-                return scripted_answer::error(
+                return graph_answer::error(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
                     "Caller does not have access to this resource.",
@@ -173,10 +154,10 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
                 );
             }
             let select = select_names(parts.uri.query());
-            match state.store.get(kind, v, &id, &op, select.as_deref()) {
-                Ok(body) => scripted_answer::json(StatusCode::OK, body, ids),
+            match state.operations.get(kind, v, &id, &op, select.as_deref()) {
+                Ok(body) => graph_answer::json(StatusCode::OK, body, ids),
                 Err(GetError::NotFound) => not_found(ids),
-                Err(GetError::UnknownProperty(p)) => scripted_answer::error(
+                Err(GetError::UnknownProperty(p)) => graph_answer::error(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
                     &format!(
@@ -193,8 +174,8 @@ fn route(state: &State, parts: &Parts, ids: &RequestIds) -> Response<RespBody> {
             if parts.method != Method::POST {
                 return method_not_allowed("POST", ids);
             }
-            let (id, op) = state.store.create(kind);
-            let mut resp = scripted_answer::empty(StatusCode::ACCEPTED, ids);
+            let (id, op) = state.operations.create(kind);
+            let mut resp = graph_answer::empty(StatusCode::ACCEPTED, ids);
             let location = match kind {
                 Kind::Team => format!("/teams('{id}')/operations('{op}')"),
                 Kind::Chat => format!("/chats('{id}')/operations('{op}')"),

@@ -21,28 +21,37 @@ mod base64;
 mod config;
 mod conn;
 mod control;
+mod graph_answer;
 mod graph_format;
+mod graph_path;
 mod graph_routes;
 mod operations;
+mod ordered_json;
 mod playback;
+mod prepared;
+mod recorder;
+mod request_body;
+mod response_body;
 mod scenario;
 mod scripted_answer;
 mod server;
 mod server_state;
+mod splitmix;
 mod tls;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use config::Config;
+pub use recorder::{RecordedRequest, Stats};
 pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
-pub use server_state::{RecordedRequest, Stats};
 
-use operations::Store;
+use operations::OperationStore;
+use prepared::compile_all;
 use server_state::{State, Stop};
 
 /// The chat id of the preloaded seed operation.
@@ -76,25 +85,6 @@ fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
 
-/// Checks and compiles scenarios, naming the culprit on error.
-pub(crate) fn compile_all(
-    store: &Store,
-    list: &[Scenario],
-) -> Result<Vec<Arc<scenario::Compiled>>, String> {
-    list.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.compile(store).map(Arc::new).map_err(|e| {
-                if list.len() == 1 {
-                    format!("scenario: {e}")
-                } else {
-                    format!("scenario {i}: {e}")
-                }
-            })
-        })
-        .collect()
-}
-
 /// Writes `contents` to `path` through a temporary name and a rename, so a
 /// reader never sees a partial file.
 fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -105,22 +95,6 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
-}
-
-fn bind(addr: SocketAddr) -> io::Result<StdTcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    // A restarted emulator can take its port back while old connections of the
-    // previous one sit in TIME_WAIT (tests restart servers under a live client).
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    // A deep backlog: benchmarks open many connections at once.
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 impl Emulator {
@@ -135,8 +109,8 @@ impl Emulator {
                 config.bind
             )));
         }
-        let store = Store::new(config.progress_polls);
-        let scenarios = compile_all(&store, &config.scenarios).map_err(invalid)?;
+        let operations = OperationStore::new(config.progress_polls);
+        let scenarios = compile_all(&operations, &config.scenarios).map_err(invalid)?;
         let tls = if config.tls {
             Some(tls::setup()?)
         } else {
@@ -149,11 +123,11 @@ impl Emulator {
             write_atomically(path, t.ca_pem.as_bytes())?;
         }
 
-        let std_listener = bind(SocketAddr::new(config.bind, config.port))?;
+        let std_listener = server::bind(SocketAddr::new(config.bind, config.port))?;
         let addr = std_listener.local_addr()?;
         let state = Arc::new(State::new(
             config.token.clone(),
-            store,
+            operations,
             scenarios,
             config.record_requests,
         ));
@@ -256,7 +230,7 @@ impl Emulator {
 
     /// Loads a scenario, or says why it is invalid.
     pub fn try_add_scenario(&self, scenario: Scenario) -> Result<(), String> {
-        let list = compile_all(&self.state.store, std::slice::from_ref(&scenario))?;
+        let list = compile_all(&self.state.operations, std::slice::from_ref(&scenario))?;
         self.state.scripts.add(list);
         Ok(())
     }
@@ -264,7 +238,7 @@ impl Emulator {
     /// Loads scenarios from JSON: one object or an array.
     pub fn add_scenarios_json(&self, json: &str) -> Result<(), String> {
         let list = Scenario::from_json(json)?;
-        let compiled = compile_all(&self.state.store, &list)?;
+        let compiled = compile_all(&self.state.operations, &list)?;
         self.state.scripts.add(compiled);
         Ok(())
     }
@@ -276,17 +250,17 @@ impl Emulator {
 
     /// Every Graph request received so far (control requests excluded).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.requests()
+        self.state.recorder.requests()
     }
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.state.clear_requests();
+        self.state.recorder.clear_requests();
     }
 
     /// Connections accepted and Graph requests received.
     pub fn stats(&self) -> Stats {
-        self.state.stats()
+        self.state.recorder.stats()
     }
 
     /// Scenarios (back to those of the [`Config`]), records, counters and

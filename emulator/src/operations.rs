@@ -2,15 +2,15 @@
 //! created by `POST /beta/teams` / `POST /beta/chats`, which progress as polled.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{json, Value};
 
 use crate::graph_format;
+use crate::graph_path::{Kind, Version};
+use crate::ordered_json::Fields;
 
 /// The body of Graph's documentation example, served byte for byte.
 pub(crate) const SEED_BODY: &[u8] = include_bytes!("../../tests/fixtures/seed-operation.json");
@@ -21,114 +21,12 @@ pub(crate) const SEED_OP: &str = "2432b57b-0abd-43db-aa7b-16eadd115d34-e88ae9aa-
 /// The preloaded team.
 pub(crate) const TEAM: &str = "8b081ef6-4792-4def-b2c9-c363a1bf41d5";
 
-/// Which kind of resource an operation hangs off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
-    Chat,
-    Team,
-}
-
-impl Kind {
-    fn collection(self) -> &'static str {
-        match self {
-            Kind::Chat => "chats",
-            Kind::Team => "teams",
-        }
-    }
-}
-
-/// The Graph API version of a request path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Version {
-    Beta,
-    V1,
-}
-
-impl Version {
-    pub(crate) fn parse(s: &str) -> Option<Version> {
-        match s {
-            "beta" => Some(Version::Beta),
-            "v1.0" => Some(Version::V1),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Version::Beta => "beta",
-            Version::V1 => "v1.0",
-        }
-    }
-}
-
 /// Why a GET of an operation has no 200 answer.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum GetError {
     NotFound,
     /// `$select` named a property the resource does not have.
     UnknownProperty(String),
-}
-
-/// A JSON object with its properties in their original order (serde_json's
-/// map sorts them unless a crate-wide feature is on, which would leak into
-/// the rest of the workspace).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Fields(pub Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Fields;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Fields, A::Error> {
-                let mut v = Vec::new();
-                while let Some(entry) = m.next_entry::<String, Value>()? {
-                    v.push(entry);
-                }
-                Ok(Fields(v))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl Fields {
-    fn render(&self) -> Bytes {
-        let mut out = String::with_capacity(512);
-        out.push('{');
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&graph_format::json_str(k));
-            out.push(':');
-            out.push_str(&v.to_string());
-        }
-        out.push('}');
-        Bytes::from(out)
-    }
-
-    /// Keeps `@odata.context` and the named properties (matched without
-    /// regard to case, as Graph does), in their original order.
-    fn select(&self, names: &[String]) -> Result<Fields, GetError> {
-        for n in names {
-            if !self.0.iter().any(|(k, _)| k.eq_ignore_ascii_case(n)) {
-                return Err(GetError::UnknownProperty(n.clone()));
-            }
-        }
-        Ok(Fields(
-            self.0
-                .iter()
-                .filter(|(k, _)| {
-                    k == "@odata.context" || names.iter().any(|n| k.eq_ignore_ascii_case(n))
-                })
-                .cloned()
-                .collect(),
-        ))
-    }
 }
 
 /// Characters escaped in a key inside `@odata.context`, as Graph does for chat ids.
@@ -208,13 +106,22 @@ impl Preloaded {
 
     fn select(&self, v: Version, names: &[String]) -> Result<Bytes, GetError> {
         if self.fixed {
-            return Ok(self.fields.select(names)?.render());
+            return Ok(self
+                .fields
+                .select(names)
+                .map_err(GetError::UnknownProperty)?
+                .render());
         }
         let mut f = vec![(
             "@odata.context".to_owned(),
             Value::from(context(v, self.kind, &self.resource)),
         )];
-        f.extend(self.fields.select(names)?.0);
+        f.extend(
+            self.fields
+                .select(names)
+                .map_err(GetError::UnknownProperty)?
+                .0,
+        );
         Ok(Fields(f).render())
     }
 }
@@ -228,14 +135,14 @@ struct Created {
 
 /// All operations, keyed by operation id (unique here) so that a lookup
 /// borrows the request's id instead of allocating a key.
-pub(crate) struct Store {
+pub(crate) struct OperationStore {
     preloaded: HashMap<String, Preloaded>,
     created: Mutex<HashMap<String, (Kind, String, Created)>>,
     progress_polls: u64,
 }
 
-impl Store {
-    pub(crate) fn new(progress_polls: u32) -> Store {
+impl OperationStore {
+    pub(crate) fn new(progress_polls: u32) -> OperationStore {
         let mut preloaded = HashMap::new();
         let mut put = |p: Preloaded, op: &str| {
             preloaded.insert(op.to_owned(), p);
@@ -294,7 +201,7 @@ impl Store {
             ),
             "create-succeeded",
         );
-        Store {
+        OperationStore {
             preloaded,
             created: Mutex::new(HashMap::new()),
             progress_polls: u64::from(progress_polls),
@@ -354,7 +261,7 @@ impl Store {
             created_fields(kind, id, op, c, self.progress_polls)
         };
         let fields = match select {
-            Some(names) => fields.select(names)?,
+            Some(names) => fields.select(names).map_err(GetError::UnknownProperty)?,
             None => fields,
         };
         let mut all = vec![(
@@ -454,7 +361,7 @@ mod tests {
 
     #[test]
     fn seed_is_byte_exact_for_both_versions() {
-        let s = Store::new(1);
+        let s = OperationStore::new(1);
         let b = s
             .get(Kind::Chat, Version::V1, SEED_CHAT, SEED_OP, None)
             .unwrap();
@@ -464,7 +371,7 @@ mod tests {
 
     #[test]
     fn select_keeps_order_and_context() {
-        let s = Store::new(1);
+        let s = OperationStore::new(1);
         let names = vec!["STATUS".to_owned(), "id".to_owned()];
         let b = s
             .get(Kind::Chat, Version::Beta, SEED_CHAT, SEED_OP, Some(&names))
@@ -483,7 +390,7 @@ mod tests {
 
     #[test]
     fn team_ops_and_references() {
-        let s = Store::new(1);
+        let s = OperationStore::new(1);
         let b = s
             .get(Kind::Team, Version::V1, TEAM, "archive-failed", None)
             .unwrap();
@@ -507,7 +414,7 @@ mod tests {
     #[test]
     fn created_progression() {
         for n in [0u32, 1, 3] {
-            let s = Store::new(n);
+            let s = OperationStore::new(n);
             let (id, op) = s.create(Kind::Chat);
             assert!(id.starts_with("19:") && id.ends_with("@thread.v2"));
             let mut seen = vec![];

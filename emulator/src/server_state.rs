@@ -1,55 +1,14 @@
-//! What one running emulator shares between its connections: token, store,
-//! scenarios, the record of requests, counters, and the stop signal.
+//! What one running emulator shares between its connections: the token, the
+//! operations, the scenarios, the recorder, and the stop signal.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
-use hyper::http::request::Parts;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::operations::Store;
+use crate::operations::OperationStore;
 use crate::playback::ScriptSet;
-use crate::scenario::Compiled;
-
-/// A Graph request as the emulator received it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedRequest {
-    /// The method, e.g. `GET`.
-    pub method: String,
-    /// The raw path with its query, as sent.
-    pub path: String,
-    /// Headers by lowercase name; repeated headers are joined with `", "`.
-    pub headers: BTreeMap<String, String>,
-    /// Number of the TCP connection it came on (1 for the first accepted;
-    /// never reused, even after a reset).
-    pub connection: u64,
-    /// Milliseconds since the emulator started.
-    pub elapsed_ms: u64,
-}
-
-impl RecordedRequest {
-    /// A header's value, by name in any case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-}
-
-/// Counters, since the start or the last reset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    /// TCP connections accepted.
-    pub connections: u64,
-    /// Graph requests received (control requests excluded).
-    pub requests: u64,
-    /// Of those, the ones a scenario answered (a scripted or random response).
-    #[serde(default)]
-    pub scripted: u64,
-}
+use crate::prepared::Compiled;
+use crate::recorder::Recorder;
 
 /// How the server is asked to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,114 +22,33 @@ pub(crate) enum Stop {
 
 pub(crate) struct State {
     pub token: String,
-    pub store: Store,
+    pub operations: OperationStore,
     pub scripts: ScriptSet,
-    record: bool,
-    requests: Mutex<Vec<RecordedRequest>>,
-    connections: AtomicU64,
-    request_count: AtomicU64,
-    scripted_count: AtomicU64,
-    next_connection: AtomicU64,
-    started: Instant,
+    pub recorder: Recorder,
     pub stop: watch::Sender<Stop>,
 }
 
 impl State {
     pub(crate) fn new(
         token: String,
-        store: Store,
+        operations: OperationStore,
         scenarios: Vec<Arc<Compiled>>,
         record: bool,
     ) -> State {
         State {
             token,
-            store,
+            operations,
             scripts: ScriptSet::new(scenarios),
-            record,
-            requests: Mutex::new(Vec::new()),
-            connections: AtomicU64::new(0),
-            request_count: AtomicU64::new(0),
-            scripted_count: AtomicU64::new(0),
-            next_connection: AtomicU64::new(0),
-            started: Instant::now(),
+            recorder: Recorder::new(record),
             stop: watch::Sender::new(Stop::Running),
-        }
-    }
-
-    /// Counts an accepted connection; returns its number.
-    pub(crate) fn connection_accepted(&self) -> u64 {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Counts a Graph request and, unless recording is off, records it.
-    pub(crate) fn request_received(&self, parts: &Parts, connection: u64) {
-        self.request_count.fetch_add(1, Ordering::Relaxed);
-        if !self.record {
-            return;
-        }
-        let mut headers: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in &parts.headers {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            headers
-                .entry(name.as_str().to_owned())
-                .and_modify(|v| {
-                    v.push_str(", ");
-                    v.push_str(&value);
-                })
-                .or_insert_with(|| value.into_owned());
-        }
-        let rec = RecordedRequest {
-            method: parts.method.as_str().to_owned(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
-            headers,
-            connection,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
-        };
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(rec);
-    }
-
-    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub(crate) fn clear_requests(&self) {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// Counts a request answered by a scenario.
-    pub(crate) fn note_scripted(&self) {
-        self.scripted_count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        Stats {
-            connections: self.connections.load(Ordering::Relaxed),
-            requests: self.request_count.load(Ordering::Relaxed),
-            scripted: self.scripted_count.load(Ordering::Relaxed),
         }
     }
 
     /// Scenarios, records, counters and created operations back to the start.
     pub(crate) fn reset(&self) {
         self.scripts.reset();
-        self.clear_requests();
-        self.connections.store(0, Ordering::Relaxed);
-        self.request_count.store(0, Ordering::Relaxed);
-        self.scripted_count.store(0, Ordering::Relaxed);
-        self.store.reset();
+        self.recorder.reset();
+        self.operations.reset();
     }
 
     /// Asks the server to stop; a stronger request wins over a weaker one.
