@@ -101,7 +101,7 @@ impl Recorder {
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
             headers,
             connection,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         self.lock().push(rec);
     }

@@ -67,7 +67,7 @@ pub(crate) async fn scripted(
     ctrl: &Arc<ConnCtrl>,
 ) -> Result<Response<RespBody>, Abort> {
     if !p.delay.is_zero() {
-        tokio::time::sleep(p.delay).await;
+        pause(p.delay).await;
     }
     if p.fault == Some(Fault::Reset) {
         ctrl.reset_on_close();
@@ -195,6 +195,17 @@ pub(crate) async fn scripted(
     *resp.status_mut() = p.status;
     *resp.headers_mut() = headers;
     Ok(resp)
+}
+
+/// The longest pause a scripted answer takes, whatever its `delay_ms` or
+/// `chunk_delay_ms` says (up to `u64::MAX` ms): a year is for ever in a test,
+/// and `now + a year` is far inside every platform's `Instant` range (tokio
+/// would cap near 30 years on its own; this does not rely on it).
+pub(crate) const LONGEST_PAUSE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A scripted pause, capped at [`LONGEST_PAUSE`].
+pub(crate) fn pause(d: Duration) -> Sleep {
+    tokio::time::sleep(d.min(LONGEST_PAUSE))
 }
 
 /// Piece size when only `chunk_delay_ms` is given.
@@ -404,7 +415,7 @@ impl ScriptedBody {
                 self.sent += n as u64;
                 let last = self.done && self.out.is_empty();
                 if !self.chunk_delay.is_zero() && !last {
-                    self.sleep = Some(Box::pin(tokio::time::sleep(self.chunk_delay)));
+                    self.sleep = Some(Box::pin(pause(self.chunk_delay)));
                 }
                 return Poll::Ready(Some(Ok(Frame::data(piece))));
             }
