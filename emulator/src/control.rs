@@ -1,4 +1,5 @@
-//! `/_emulator/*`: load scenarios, read the record and counters, reset, stop.
+//! `/_emulator/*`: load scenarios, read the record and counters, mint and
+//! revoke tokens, reset, stop.
 //! No token, not recorded, not counted.
 
 use std::sync::Arc;
@@ -7,7 +8,10 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use crate::clock;
 use crate::graph_answer;
 use crate::graph_format::RequestIds;
 use crate::prepared::compile_all;
@@ -15,8 +19,9 @@ use crate::request_body::{read_body, ReadError};
 use crate::response_body::RespBody;
 use crate::scenario::Scenario;
 use crate::server_state::{State, Stop};
+use crate::tokens::{Revocation, TokenSpec};
 
-/// Largest scenario document accepted over HTTP.
+/// Largest control request body (a scenario document can be big).
 const SCENARIO_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 pub(crate) fn is_control(path: &str) -> bool {
@@ -29,6 +34,24 @@ fn plain_json(status: StatusCode, body: Vec<u8>) -> Response<RespBody> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+/// A 200 with `value` as JSON.
+fn json_answer<T: Serialize>(value: &T) -> Response<RespBody> {
+    plain_json(
+        StatusCode::OK,
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+}
+
+/// Reads a JSON request body; an empty one is `{}` when `empty_is_default`.
+fn parse_json<T: DeserializeOwned>(body: &[u8], empty_is_default: bool) -> Result<T, String> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) && empty_is_default {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 fn no_content() -> Response<RespBody> {
@@ -51,6 +74,8 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/scenarios" => "POST, DELETE",
         "/requests" => "GET, DELETE",
         "/stats" => "GET",
+        "/tokens" => "GET, POST, DELETE",
+        "/revoke" => "POST",
         "/reset" | "/shutdown" => "POST",
         _ => {
             let ids = RequestIds::new(None);
@@ -85,18 +110,43 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
             state.scripts.clear();
             no_content()
         }
-        ("/requests", &Method::GET) => plain_json(
-            StatusCode::OK,
-            serde_json::to_vec(&state.recorder.requests()).unwrap_or_default(),
-        ),
+        ("/requests", &Method::GET) => json_answer(&state.recorder.requests()),
         ("/requests", &Method::DELETE) => {
             state.recorder.clear_requests();
             no_content()
         }
-        ("/stats", &Method::GET) => plain_json(
-            StatusCode::OK,
-            serde_json::to_vec(&state.recorder.stats()).unwrap_or_default(),
-        ),
+        ("/stats", &Method::GET) => json_answer(&state.recorder.stats()),
+        ("/tokens", &Method::POST) => {
+            let spec: TokenSpec = match parse_json(&body, true) {
+                Ok(s) => s,
+                Err(e) => return bad_request(&format!("tokens: {e}")),
+            };
+            match state.tokens.mint(&spec, clock::unix_ms_now()) {
+                Ok(minted) => json_answer(&minted),
+                Err(e) => bad_request(&format!("tokens: {e}")),
+            }
+        }
+        ("/tokens", &Method::GET) => json_answer(&state.tokens.list()),
+        ("/tokens", &Method::DELETE) => {
+            state.tokens.reset();
+            no_content()
+        }
+        ("/revoke", &Method::POST) => {
+            let r: Revocation = match parse_json(&body, false) {
+                Ok(r) => r,
+                Err(e) => return bad_request(&format!("revoke: {e}")),
+            };
+            match state.tokens.revoke(&r, clock::unix_ms_now()) {
+                Ok(done) => json_answer(&done),
+                Err((true, e)) => graph_answer::error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("revoke: {e}"),
+                    &RequestIds::new(None),
+                ),
+                Err((false, e)) => bad_request(&format!("revoke: {e}")),
+            }
+        }
         ("/reset", &Method::POST) => {
             state.reset();
             no_content()

@@ -3,16 +3,18 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, LOCATION};
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, LOCATION};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 
+use crate::auth;
 use crate::conn::ConnCtrl;
 use crate::graph_answer;
 use crate::graph_format::{RequestIds, CLIENT_REQUEST_ID};
 use crate::graph_path::{Kind, Version};
 use crate::operations::GetError;
+use crate::recorder::Counter;
 use crate::request_body::{read_body, ReadError};
 use crate::response_body::{Abort, RespBody};
 use crate::scripted_answer;
@@ -60,40 +62,13 @@ pub(crate) async fn handle(
         Version::Beta
     };
     if let Some(p) = state.scripts.answer(&parts.method, raw, &decoded) {
-        state.recorder.note_scripted();
+        state.recorder.count(Counter::Scripted, 1);
         return scripted_answer::scripted(p, &parts.headers, version, &ids, &ctrl).await;
     }
-    if let Some(resp) = check_token(&state.token, &parts.headers, &ids) {
+    if let Some(resp) = auth::refusal(&state.tokens, &state.recorder, &parts.headers, &ids) {
         return Ok(resp);
     }
     Ok(route(&state, &parts, &ids))
-}
-
-/// `None` when the bearer token is right, else the 401 to send.
-fn check_token(token: &str, headers: &HeaderMap, ids: &RequestIds) -> Option<Response<RespBody>> {
-    let given = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let message = match given {
-        None => "Access token is empty.",
-        Some(v) => {
-            let bearer = v
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("bearer "));
-            if bearer && v.get(7..).map(str::trim) == Some(token) {
-                return None;
-            }
-            "Access token validation failure. Invalid audience."
-        }
-    };
-    Some(graph_answer::error(
-        StatusCode::UNAUTHORIZED,
-        "InvalidAuthenticationToken",
-        message,
-        ids,
-    ))
 }
 
 fn decode(segment: &str) -> std::borrow::Cow<'_, str> {
@@ -225,20 +200,5 @@ mod tests {
             Some(vec!["id".to_owned(), "status".to_owned()])
         );
         assert_eq!(select_names(Some("$select=")), None);
-    }
-
-    #[test]
-    fn token_check() {
-        let ids = RequestIds::new(None);
-        let mut h = HeaderMap::new();
-        assert!(check_token("t", &h, &ids).is_some());
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer t"));
-        assert!(check_token("t", &h, &ids).is_none());
-        h.insert(AUTHORIZATION, HeaderValue::from_static("bearer  t "));
-        assert!(check_token("t", &h, &ids).is_none());
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer u"));
-        assert!(check_token("t", &h, &ids).is_some());
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic t"));
-        assert!(check_token("t", &h, &ids).is_some());
     }
 }

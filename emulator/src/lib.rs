@@ -17,7 +17,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod base64;
+mod clock;
 mod config;
 mod conn;
 mod control;
@@ -38,6 +40,7 @@ mod server;
 mod server_state;
 mod splitmix;
 mod tls;
+mod tokens;
 
 use std::io;
 use std::net::SocketAddr;
@@ -49,6 +52,7 @@ use std::time::Duration;
 pub use config::Config;
 pub use recorder::{RecordedRequest, Stats};
 pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
+pub use tokens::{claims_challenge, MintedToken, Revocation, Revoked, TokenInfo, TokenSpec};
 
 use operations::OperationStore;
 use prepared::compile_all;
@@ -207,9 +211,35 @@ impl Emulator {
         self.addr
     }
 
-    /// The bearer token it accepts.
+    /// The configured bearer token (it never expires).
     pub fn token(&self) -> &str {
-        &self.state.token
+        self.state.tokens.configured()
+    }
+
+    /// Mints a token (see [`TokenSpec`]); `Err` says what is wrong with the
+    /// spec (claims that are not a JSON object, ...).
+    pub fn mint_token(&self, spec: TokenSpec) -> Result<MintedToken, String> {
+        self.state.tokens.mint(&spec, clock::unix_ms_now())
+    }
+
+    /// Revokes one token or all (see [`Revocation`]): from then on they get
+    /// a claims challenge, and only tokens minted with those claims pass.
+    pub fn revoke(&self, revocation: Revocation) -> Result<Revoked, String> {
+        self.state
+            .tokens
+            .revoke(&revocation, clock::unix_ms_now())
+            .map_err(|(_, e)| e)
+    }
+
+    /// Every token held, the configured one first, then in the order minted.
+    pub fn tokens(&self) -> Vec<TokenInfo> {
+        self.state.tokens.list()
+    }
+
+    /// Forgets minted tokens, revocations and demanded claims: the configured
+    /// token alone passes again.
+    pub fn clear_tokens(&self) {
+        self.state.tokens.reset();
     }
 
     /// The CA certificate (PEM) to trust, with TLS.
@@ -263,8 +293,8 @@ impl Emulator {
         self.state.recorder.stats()
     }
 
-    /// Scenarios (back to those of the [`Config`]), records, counters and
-    /// created operations back to the start.
+    /// Scenarios (back to those of the [`Config`]), records, counters,
+    /// created operations and tokens back to the start.
     pub fn reset(&self) {
         self.state.reset();
     }

@@ -44,15 +44,32 @@ pub struct Stats {
     /// Of those, the ones a scenario answered (a scripted or random response).
     #[serde(default)]
     pub scripted: u64,
+    /// 401s sent by the token check: no token, an unknown, expired or
+    /// revoked one, or one without the claims demanded.
+    #[serde(default)]
+    pub unauthorized: u64,
+    /// Of those, the ones with a claims challenge (`insufficient_claims`).
+    #[serde(default)]
+    pub claims_challenges: u64,
 }
+
+/// What the recorder counts (besides connections).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Counter {
+    Requests,
+    Scripted,
+    Unauthorized,
+    ClaimsChallenges,
+}
+
+const COUNTERS: usize = 4;
 
 /// The record of requests and the counters.
 pub(crate) struct Recorder {
     record: bool,
     requests: Mutex<Vec<RecordedRequest>>,
     connections: AtomicU64,
-    request_count: AtomicU64,
-    scripted_count: AtomicU64,
+    counts: [AtomicU64; COUNTERS],
     next_connection: AtomicU64,
     started: Instant,
 }
@@ -63,8 +80,7 @@ impl Recorder {
             record,
             requests: Mutex::new(Vec::new()),
             connections: AtomicU64::new(0),
-            request_count: AtomicU64::new(0),
-            scripted_count: AtomicU64::new(0),
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
             next_connection: AtomicU64::new(0),
             started: Instant::now(),
         }
@@ -76,9 +92,18 @@ impl Recorder {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Adds `n` to a counter.
+    pub(crate) fn count(&self, c: Counter, n: u64) {
+        self.counts[c as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(&self, c: Counter) -> u64 {
+        self.counts[c as usize].load(Ordering::Relaxed)
+    }
+
     /// Counts a Graph request and, unless recording is off, records it.
     pub(crate) fn request_received(&self, parts: &Parts, connection: u64) {
-        self.request_count.fetch_add(1, Ordering::Relaxed);
+        self.count(Counter::Requests, 1);
         if !self.record {
             return;
         }
@@ -118,16 +143,13 @@ impl Recorder {
         self.lock().clear();
     }
 
-    /// Counts a request answered by a scenario.
-    pub(crate) fn note_scripted(&self) {
-        self.scripted_count.fetch_add(1, Ordering::Relaxed);
-    }
-
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             connections: self.connections.load(Ordering::Relaxed),
-            requests: self.request_count.load(Ordering::Relaxed),
-            scripted: self.scripted_count.load(Ordering::Relaxed),
+            requests: self.get(Counter::Requests),
+            scripted: self.get(Counter::Scripted),
+            unauthorized: self.get(Counter::Unauthorized),
+            claims_challenges: self.get(Counter::ClaimsChallenges),
         }
     }
 
@@ -135,7 +157,8 @@ impl Recorder {
     pub(crate) fn reset(&self) {
         self.clear_requests();
         self.connections.store(0, Ordering::Relaxed);
-        self.request_count.store(0, Ordering::Relaxed);
-        self.scripted_count.store(0, Ordering::Relaxed);
+        for c in &self.counts {
+            c.store(0, Ordering::Relaxed);
+        }
     }
 }

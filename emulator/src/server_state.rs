@@ -1,4 +1,4 @@
-//! What one running emulator shares between its connections: the token, the
+//! What one running emulator shares between its connections: the tokens, the
 //! operations, the scenarios, the recorder, and the stop signal.
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use crate::operations::OperationStore;
 use crate::playback::ScriptSet;
 use crate::prepared::Compiled;
 use crate::recorder::Recorder;
+use crate::tokens::Tokens;
 
 /// How the server is asked to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +22,7 @@ pub(crate) enum Stop {
 }
 
 pub(crate) struct State {
-    pub token: String,
+    pub tokens: Tokens,
     pub operations: OperationStore,
     pub scripts: ScriptSet,
     pub recorder: Recorder,
@@ -36,7 +37,7 @@ impl State {
         record: bool,
     ) -> State {
         State {
-            token,
+            tokens: Tokens::new(token),
             operations,
             scripts: ScriptSet::new(scenarios),
             recorder: Recorder::new(record),
@@ -44,11 +45,13 @@ impl State {
         }
     }
 
-    /// Scenarios, records, counters and created operations back to the start.
+    /// Scenarios, records, counters, created operations and tokens back to
+    /// the start.
     pub(crate) fn reset(&self) {
         self.scripts.reset();
         self.recorder.reset();
         self.operations.reset();
+        self.tokens.reset();
     }
 
     /// Asks the server to stop; a stronger request wins over a weaker one.

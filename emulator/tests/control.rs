@@ -93,7 +93,8 @@ fn requests_and_stats() {
         .json();
     assert_eq!(
         stats,
-        serde_json::json!({"connections": 1, "requests": 2, "scripted": 0})
+        serde_json::json!({"connections": 1, "requests": 2, "scripted": 0,
+            "unauthorized": 1, "claims_challenges": 0})
     );
     let r = conn
         .request("DELETE", "/_emulator/requests", &[], None)
