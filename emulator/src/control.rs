@@ -1,5 +1,5 @@
 //! `/_emulator/*`: load scenarios, read the record and counters, mint and
-//! revoke tokens, reset, stop.
+//! revoke tokens, create operations in bulk, set the rate limit, reset, stop.
 //! No token, not recorded, not counted.
 
 use std::sync::Arc;
@@ -14,7 +14,9 @@ use serde::Serialize;
 use crate::clock;
 use crate::graph_answer;
 use crate::graph_format::RequestIds;
+use crate::operation_spec::NewOperations;
 use crate::prepared::compile_all;
+use crate::rate_limit::RateLimit;
 use crate::request_body::{read_body, ReadError};
 use crate::response_body::RespBody;
 use crate::scenario::Scenario;
@@ -34,6 +36,12 @@ fn plain_json(status: StatusCode, body: Vec<u8>) -> Response<RespBody> {
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+/// The answer of `POST /_emulator/operations`.
+#[derive(Serialize)]
+struct CreatedLocations {
+    locations: Vec<String>,
 }
 
 /// A 200 with `value` as JSON.
@@ -75,6 +83,8 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/requests" => "GET, DELETE",
         "/stats" => "GET",
         "/tokens" => "GET, POST, DELETE",
+        "/operations" => "GET, POST, DELETE",
+        "/rate-limit" => "GET, POST",
         "/revoke" => "POST",
         "/reset" | "/shutdown" => "POST",
         _ => {
@@ -147,6 +157,30 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
                 Err((false, e)) => bad_request(&format!("revoke: {e}")),
             }
         }
+        ("/operations", &Method::POST) => {
+            let spec: NewOperations = match parse_json(&body, false) {
+                Ok(s) => s,
+                Err(e) => return bad_request(&format!("operations: {e}")),
+            };
+            match state.operations.create_many(&spec, clock::unix_ms_now()) {
+                Ok(locations) => json_answer(&CreatedLocations { locations }),
+                Err(e) => bad_request(&format!("operations: {e}")),
+            }
+        }
+        ("/operations", &Method::GET) => json_answer(&state.operations.reports()),
+        ("/operations", &Method::DELETE) => {
+            state.operations.reset();
+            no_content()
+        }
+        ("/rate-limit", &Method::POST) => {
+            let limit: RateLimit = match parse_json(&body, false) {
+                Ok(l) => l,
+                Err(e) => return bad_request(&format!("rate-limit: {e}")),
+            };
+            state.limiter.set(limit);
+            json_answer(&limit)
+        }
+        ("/rate-limit", &Method::GET) => json_answer(&state.limiter.settings()),
         ("/reset", &Method::POST) => {
             state.reset();
             no_content()

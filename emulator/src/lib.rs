@@ -19,20 +19,29 @@
 
 mod auth;
 mod base64;
+mod batch;
+mod batch_request;
 mod clock;
 mod config;
 mod conn;
 mod control;
+mod created;
+mod get_meter;
 mod graph_answer;
 mod graph_format;
 mod graph_path;
 mod graph_routes;
+mod inner_answer;
+mod operation_spec;
 mod operations;
 mod ordered_json;
 mod playback;
+mod preloaded;
 mod prepared;
+mod rate_limit;
 mod recorder;
 mod request_body;
+mod resources;
 mod response_body;
 mod scenario;
 mod scripted_answer;
@@ -50,6 +59,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use config::Config;
+pub use operation_spec::{
+    DurationRange, NewOperations, OperationReport, Outcomes, Parent, MAX_OPERATIONS_PER_REQUEST,
+};
+pub use rate_limit::{RateLimit, RateLimitScope};
 pub use recorder::{RecordedRequest, Stats};
 pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
 pub use tokens::{claims_challenge, MintedToken, Revocation, Revoked, TokenInfo, TokenSpec};
@@ -129,12 +142,7 @@ impl Emulator {
 
         let std_listener = server::bind(SocketAddr::new(config.bind, config.port))?;
         let addr = std_listener.local_addr()?;
-        let state = Arc::new(State::new(
-            config.token.clone(),
-            operations,
-            scenarios,
-            config.record_requests,
-        ));
+        let state = Arc::new(State::new(&config, operations, scenarios));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{addr}");
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
@@ -242,6 +250,35 @@ impl Emulator {
         self.state.tokens.reset();
     }
 
+    /// Creates operations that progress by the clock (see [`NewOperations`]);
+    /// returns their Locations, in Graph's form (`/teams('ID')/operations('OP')`).
+    pub fn create_operations(&self, spec: &NewOperations) -> Result<Vec<String>, String> {
+        self.state
+            .operations
+            .create_many(spec, clock::unix_ms_now())
+    }
+
+    /// Every operation created so far (by [`Emulator::create_operations`] or
+    /// by a POST), in creation order, with its timeline and polls.
+    pub fn operations(&self) -> Vec<OperationReport> {
+        self.state.operations.reports()
+    }
+
+    /// Forgets the created operations.
+    pub fn clear_operations(&self) {
+        self.state.operations.reset();
+    }
+
+    /// Sets the rate limiter (its windows start afresh).
+    pub fn set_rate_limit(&self, limit: RateLimit) {
+        self.state.limiter.set(limit);
+    }
+
+    /// The rate limiter's settings in force.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.state.limiter.settings()
+    }
+
     /// The CA certificate (PEM) to trust, with TLS.
     pub fn ca_pem(&self) -> Option<String> {
         self.ca_pem.clone()
@@ -294,7 +331,8 @@ impl Emulator {
     }
 
     /// Scenarios (back to those of the [`Config`]), records, counters,
-    /// created operations and tokens back to the start.
+    /// created operations, tokens, the rate limit (back to the [`Config`]'s)
+    /// and the `$batch` order back to the start.
     pub fn reset(&self) {
         self.state.reset();
     }

@@ -55,6 +55,9 @@ pub(crate) enum PreparedBody {
 pub(crate) struct Prepared {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The same headers with their names as written (inside a `$batch`
+    /// answer, names keep their case).
+    pub header_list: Vec<(String, String)>,
     pub body: PreparedBody,
     /// `None`: Graph's JSON type for a non-empty body; `Some(None)`: none.
     pub content_type: Option<Option<HeaderValue>>,
@@ -170,6 +173,7 @@ fn prepare(r: &ScriptedResponse, store: &OperationStore) -> Result<Prepared, Str
             .filter(|s| s.as_u16() >= 200)
             .ok_or_else(|| format!("status {} is not between 200 and 999", s.status))?;
         let mut headers = HeaderMap::new();
+        let mut header_list = Vec::new();
         for (name, value) in &s.headers {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("invalid header name `{name}`"))?;
@@ -181,6 +185,7 @@ fn prepare(r: &ScriptedResponse, store: &OperationStore) -> Result<Prepared, Str
             let v = HeaderValue::from_str(value)
                 .map_err(|_| format!("invalid value for header `{name}`"))?;
             headers.append(n, v);
+            header_list.push((name.clone(), value.clone()));
         }
         let sources = [
             s.json.is_some(),
@@ -242,6 +247,7 @@ fn prepare(r: &ScriptedResponse, store: &OperationStore) -> Result<Prepared, Str
         Ok(Prepared {
             status,
             headers,
+            header_list,
             body,
             content_type,
             delay: Duration::from_millis(s.delay_ms),

@@ -9,6 +9,8 @@ use std::time::Instant;
 use hyper::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
+use crate::get_meter::GetMeter;
+
 /// A Graph request as the emulator received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
@@ -23,6 +25,13 @@ pub struct RecordedRequest {
     pub connection: u64,
     /// Milliseconds since the emulator started.
     pub elapsed_ms: u64,
+    /// For a request inside a `$batch`: the index in this record of the
+    /// `$batch` request itself (absent when the record was cleared in between).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    /// For a request inside a `$batch`: its `id` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_id: Option<String>,
 }
 
 impl RecordedRequest {
@@ -51,6 +60,23 @@ pub struct Stats {
     /// Of those, the ones with a claims challenge (`insufficient_claims`).
     #[serde(default)]
     pub claims_challenges: u64,
+    /// `$batch` requests received (counted in `requests` too).
+    #[serde(default)]
+    pub batches: u64,
+    /// Requests inside the `$batch`es that were read (not in `requests`).
+    #[serde(default)]
+    pub inner_requests: u64,
+    /// Of those, the ones a scenario answered.
+    #[serde(default)]
+    pub inner_scripted: u64,
+    /// 429s sent: by the rate limiter or a scenario, for a request, a whole
+    /// `$batch` or a request inside one.
+    #[serde(default)]
+    pub throttled: u64,
+    /// The most operation GETs (single ones and requests inside `$batch`es)
+    /// received in any sliding window of one second.
+    #[serde(default)]
+    pub busiest_second: u64,
 }
 
 /// What the recorder counts (besides connections).
@@ -60,16 +86,43 @@ pub(crate) enum Counter {
     Scripted,
     Unauthorized,
     ClaimsChallenges,
+    Batches,
+    InnerRequests,
+    InnerScripted,
+    Throttled,
 }
 
-const COUNTERS: usize = 4;
+const COUNTERS: usize = 8;
+
+/// Where a request sits in the record (the record's generation changes when
+/// it is cleared).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordRef {
+    generation: u64,
+    index: usize,
+}
+
+/// A request inside a `$batch`, as recorded.
+pub(crate) struct InnerRecord<'a> {
+    pub id: &'a str,
+    pub method: &'a str,
+    /// The path with its query, version root included.
+    pub path: &'a str,
+    pub headers: &'a [(String, String)],
+}
+
+struct Record {
+    list: Vec<RecordedRequest>,
+    generation: u64,
+}
 
 /// The record of requests and the counters.
 pub(crate) struct Recorder {
     record: bool,
-    requests: Mutex<Vec<RecordedRequest>>,
+    requests: Mutex<Record>,
     connections: AtomicU64,
     counts: [AtomicU64; COUNTERS],
+    meter: GetMeter,
     next_connection: AtomicU64,
     started: Instant,
 }
@@ -78,9 +131,13 @@ impl Recorder {
     pub(crate) fn new(record: bool) -> Recorder {
         Recorder {
             record,
-            requests: Mutex::new(Vec::new()),
+            requests: Mutex::new(Record {
+                list: Vec::new(),
+                generation: 0,
+            }),
             connections: AtomicU64::new(0),
             counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            meter: GetMeter::default(),
             next_connection: AtomicU64::new(0),
             started: Instant::now(),
         }
@@ -101,11 +158,21 @@ impl Recorder {
         self.counts[c as usize].load(Ordering::Relaxed)
     }
 
-    /// Counts a Graph request and, unless recording is off, records it.
-    pub(crate) fn request_received(&self, parts: &Parts, connection: u64) {
+    /// Notes `n` operation GETs received now (for `busiest_second`).
+    pub(crate) fn polls_received(&self, n: u64) {
+        self.meter.note(n);
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Counts a Graph request and, unless recording is off, records it;
+    /// returns where.
+    pub(crate) fn request_received(&self, parts: &Parts, connection: u64) -> Option<RecordRef> {
         self.count(Counter::Requests, 1);
         if !self.record {
-            return;
+            return None;
         }
         let mut headers: BTreeMap<String, String> = BTreeMap::new();
         for (name, value) in &parts.headers {
@@ -126,21 +193,68 @@ impl Recorder {
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
             headers,
             connection,
-            elapsed_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            elapsed_ms: self.elapsed_ms(),
+            batch: None,
+            inner_id: None,
         };
-        self.lock().push(rec);
+        let mut record = self.lock();
+        record.list.push(rec);
+        Some(RecordRef {
+            generation: record.generation,
+            index: record.list.len() - 1,
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedRequest>> {
+    /// Records the requests inside a `$batch` (recorded at `batch`).
+    pub(crate) fn inner_received(
+        &self,
+        batch: Option<RecordRef>,
+        connection: u64,
+        inner: &[InnerRecord<'_>],
+    ) {
+        if !self.record {
+            return;
+        }
+        let elapsed_ms = self.elapsed_ms();
+        let mut record = self.lock();
+        let batch = batch
+            .filter(|b| b.generation == record.generation)
+            .map(|b| b.index as u64);
+        for r in inner {
+            let mut headers: BTreeMap<String, String> = BTreeMap::new();
+            for (name, value) in r.headers {
+                headers
+                    .entry(name.to_ascii_lowercase())
+                    .and_modify(|v| {
+                        v.push_str(", ");
+                        v.push_str(value);
+                    })
+                    .or_insert_with(|| value.clone());
+            }
+            record.list.push(RecordedRequest {
+                method: r.method.to_owned(),
+                path: r.path.to_owned(),
+                headers,
+                connection,
+                elapsed_ms,
+                batch,
+                inner_id: Some(r.id.to_owned()),
+            });
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
         self.requests.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().clone()
+        self.lock().list.clone()
     }
 
     pub(crate) fn clear_requests(&self) {
-        self.lock().clear();
+        let mut record = self.lock();
+        record.list.clear();
+        record.generation += 1;
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -150,6 +264,11 @@ impl Recorder {
             scripted: self.get(Counter::Scripted),
             unauthorized: self.get(Counter::Unauthorized),
             claims_challenges: self.get(Counter::ClaimsChallenges),
+            batches: self.get(Counter::Batches),
+            inner_requests: self.get(Counter::InnerRequests),
+            inner_scripted: self.get(Counter::InnerScripted),
+            throttled: self.get(Counter::Throttled),
+            busiest_second: self.meter.busiest(),
         }
     }
 
@@ -160,5 +279,6 @@ impl Recorder {
         for c in &self.counts {
             c.store(0, Ordering::Relaxed);
         }
+        self.meter.reset();
     }
 }
