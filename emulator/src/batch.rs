@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use hyper::header::HeaderMap;
-use hyper::{Response, StatusCode};
+use hyper::{Method, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use crate::auth;
@@ -107,6 +107,11 @@ pub(crate) async fn answer(
                     &inner_ids,
                 )),
             }
+        };
+        let a = if r.method == Method::HEAD {
+            a.without_body()
+        } else {
+            a
         };
         if a.status == StatusCode::TOO_MANY_REQUESTS {
             state.recorder.count(Counter::Throttled, 1);

@@ -184,6 +184,12 @@ impl InnerAnswer {
         )
     }
 
+    /// The same answer without its body (an answer to HEAD), headers kept.
+    pub(crate) fn without_body(mut self) -> InnerAnswer {
+        self.body = InnerBody::None;
+        self
+    }
+
     /// Appends `{"id":…,"status":…,"headers":{…},"body":…}` (Graph's order;
     /// no `body` when empty).
     pub(crate) fn write(&self, id: &str, out: &mut BytesMut) {

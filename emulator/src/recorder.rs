@@ -92,7 +92,8 @@ pub(crate) enum Counter {
     Throttled,
 }
 
-const COUNTERS: usize = 8;
+/// How many counters there are (the last one's index + 1).
+const COUNTERS: usize = Counter::Throttled as usize + 1;
 
 /// Where a request sits in the record (the record's generation changes when
 /// it is cleared).

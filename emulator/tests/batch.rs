@@ -73,12 +73,13 @@ fn each_request_is_answered_as_alone() {
         {"id": "put", "method": "PUT", "url": seed_url()},
         get_req("other", "/users"),
         get_req("rel", &format!("teams/{TEAM_ID}/operations/create-succeeded")),
+        {"id": "head", "method": "HEAD", "url": seed_url()},
     ]});
     let r = batch(&emu, "beta", &body);
     assert_eq!(r.header("content-type"), Some(JSON_TYPE));
     assert!(is_guid(r.header("request-id").unwrap()));
     let a = by_id(&r);
-    assert_eq!(a.len(), 9);
+    assert_eq!(a.len(), 10);
 
     let seed = &a["seed"];
     assert_eq!(seed["status"], 200);
@@ -119,15 +120,18 @@ fn each_request_is_answered_as_alone() {
     assert_eq!(a["put"]["headers"]["Allow"], "GET, HEAD");
     assert_eq!(a["other"]["status"], 404);
     assert_eq!(a["rel"]["body"]["status"], "succeeded");
+    assert_eq!(a["head"]["status"], 200);
+    assert_eq!(a["head"]["headers"]["Content-Type"], JSON_TYPE);
+    assert!(a["head"].get("body").is_none(), "HEAD: headers only");
 
     let stats = emu.stats();
     assert_eq!(
         (stats.requests, stats.batches, stats.inner_requests),
-        (1, 1, 9)
+        (1, 1, 10)
     );
-    // The operation GETs (seed, sel, gone, bad-select, forbidden, rel; not the
-    // POST, the PUT or /users) count towards busiest_second.
-    assert_eq!(stats.busiest_second, 6);
+    // The operation GETs (seed, sel, gone, bad-select, forbidden, rel, and
+    // the HEAD; not the POST, the PUT or /users) count towards busiest_second.
+    assert_eq!(stats.busiest_second, 7);
 }
 
 #[test]
