@@ -1,4 +1,5 @@
-//! Base64 for `body_base64`: just enough, so as not to pull in a crate for it.
+//! Base64 for `body_base64`, claims challenges and minted tokens: just
+//! enough, so as not to pull in a crate for it.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -21,6 +22,19 @@ pub(crate) fn encode(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// URL-safe base64 without padding (the alphabet of JWTs).
+pub(crate) fn encode_url(data: &[u8]) -> String {
+    encode(data)
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect()
 }
 
 /// Decodes standard or URL-safe base64; padding is optional and ASCII
@@ -76,6 +90,8 @@ mod tests {
         assert_eq!(encode(b"Man"), "TWFu");
         assert_eq!(encode(b"Ma"), "TWE=");
         assert_eq!(decode("/w==").unwrap(), [0xff]);
+        assert_eq!(encode_url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(decode(&encode_url(&[0xfb, 0xff])).unwrap(), [0xfb, 0xff]);
         assert_eq!(decode("_w").unwrap(), [0xff]);
         assert!(decode("a").is_err());
         assert!(decode("ab!c").is_err());

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
+use crate::rate_limit::RateLimit;
 use crate::scenario::Scenario;
 
 /// Settings of an [`Emulator`](crate::Emulator). Fields are public; the
@@ -33,6 +34,10 @@ pub struct Config {
     pub handle_signals: bool,
     /// Tokio worker threads (default 2).
     pub worker_threads: usize,
+    /// The rate limiter at start (and after a reset); default off.
+    pub rate_limit: RateLimit,
+    /// Seed of the order of the answers inside `$batch` answers (default 0).
+    pub batch_seed: u64,
 }
 
 impl Default for Config {
@@ -49,6 +54,8 @@ impl Default for Config {
             record_requests: true,
             handle_signals: false,
             worker_threads: 2,
+            rate_limit: RateLimit::off(),
+            batch_seed: 0,
         }
     }
 }
@@ -122,6 +129,18 @@ impl Config {
     /// Sets the number of worker threads.
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = n;
+        self
+    }
+
+    /// Sets the rate limiter.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Sets the seed of the order of `$batch` answers.
+    pub fn batch_seed(mut self, seed: u64) -> Self {
+        self.batch_seed = seed;
         self
     }
 }

@@ -1,4 +1,5 @@
-//! `/_emulator/*`: load scenarios, read the record and counters, reset, stop.
+//! `/_emulator/*`: load scenarios, read the record and counters, mint and
+//! revoke tokens, create operations in bulk, set the rate limit, reset, stop.
 //! No token, not recorded, not counted.
 
 use std::sync::Arc;
@@ -7,14 +8,22 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use crate::graph::RequestIds;
-use crate::respond::{self, RespBody};
-use crate::routes::{read_body, ReadError};
+use crate::clock;
+use crate::graph_answer;
+use crate::graph_format::RequestIds;
+use crate::operation_spec::NewOperations;
+use crate::prepared::compile_all;
+use crate::rate_limit::RateLimit;
+use crate::request_body::{read_body, ReadError};
+use crate::response_body::RespBody;
 use crate::scenario::Scenario;
-use crate::state::{State, Stop};
+use crate::server_state::{State, Stop};
+use crate::tokens::{Revocation, TokenSpec};
 
-/// Largest scenario document accepted over HTTP.
+/// Largest control request body (a scenario document can be big).
 const SCENARIO_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 pub(crate) fn is_control(path: &str) -> bool {
@@ -29,6 +38,30 @@ fn plain_json(status: StatusCode, body: Vec<u8>) -> Response<RespBody> {
     resp
 }
 
+/// The answer of `POST /_emulator/operations`.
+#[derive(Serialize)]
+struct CreatedLocations {
+    locations: Vec<String>,
+}
+
+/// A 200 with `value` as JSON.
+fn json_answer<T: Serialize>(value: &T) -> Response<RespBody> {
+    plain_json(
+        StatusCode::OK,
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+}
+
+/// Reads a JSON request body; an empty one is `{}` when `empty_is_default`.
+fn parse_json<T: DeserializeOwned>(body: &[u8], empty_is_default: bool) -> Result<T, String> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) && empty_is_default {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
 fn no_content() -> Response<RespBody> {
     let mut resp = Response::new(RespBody::Empty);
     *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -37,7 +70,7 @@ fn no_content() -> Response<RespBody> {
 
 fn bad_request(message: &str) -> Response<RespBody> {
     let ids = RequestIds::new(None);
-    respond::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
+    graph_answer::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
 }
 
 /// Answers a control request.
@@ -49,10 +82,14 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/scenarios" => "POST, DELETE",
         "/requests" => "GET, DELETE",
         "/stats" => "GET",
+        "/tokens" => "GET, POST, DELETE",
+        "/operations" => "GET, POST, DELETE",
+        "/rate-limit" => "GET, POST",
+        "/revoke" => "POST",
         "/reset" | "/shutdown" => "POST",
         _ => {
             let ids = RequestIds::new(None);
-            return respond::error(
+            return graph_answer::error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 "No such control endpoint.",
@@ -71,8 +108,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
                 Ok(t) => t,
                 Err(_) => return bad_request("scenarios: not UTF-8"),
             };
-            match Scenario::from_json(text).and_then(|list| crate::compile_all(&state.store, &list))
-            {
+            match Scenario::from_json(text).and_then(|list| compile_all(&state.operations, &list)) {
                 Ok(list) => {
                     state.scripts.add(list);
                     no_content()
@@ -84,18 +120,67 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
             state.scripts.clear();
             no_content()
         }
-        ("/requests", &Method::GET) => plain_json(
-            StatusCode::OK,
-            serde_json::to_vec(&state.requests()).unwrap_or_default(),
-        ),
+        ("/requests", &Method::GET) => json_answer(&state.recorder.requests()),
         ("/requests", &Method::DELETE) => {
-            state.clear_requests();
+            state.recorder.clear_requests();
             no_content()
         }
-        ("/stats", &Method::GET) => plain_json(
-            StatusCode::OK,
-            serde_json::to_vec(&state.stats()).unwrap_or_default(),
-        ),
+        ("/stats", &Method::GET) => json_answer(&state.recorder.stats()),
+        ("/tokens", &Method::POST) => {
+            let spec: TokenSpec = match parse_json(&body, true) {
+                Ok(s) => s,
+                Err(e) => return bad_request(&format!("tokens: {e}")),
+            };
+            match state.tokens.mint(&spec, clock::unix_ms_now()) {
+                Ok(minted) => json_answer(&minted),
+                Err(e) => bad_request(&format!("tokens: {e}")),
+            }
+        }
+        ("/tokens", &Method::GET) => json_answer(&state.tokens.list()),
+        ("/tokens", &Method::DELETE) => {
+            state.tokens.reset();
+            no_content()
+        }
+        ("/revoke", &Method::POST) => {
+            let r: Revocation = match parse_json(&body, false) {
+                Ok(r) => r,
+                Err(e) => return bad_request(&format!("revoke: {e}")),
+            };
+            match state.tokens.revoke(&r, clock::unix_ms_now()) {
+                Ok(done) => json_answer(&done),
+                Err((true, e)) => graph_answer::error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("revoke: {e}"),
+                    &RequestIds::new(None),
+                ),
+                Err((false, e)) => bad_request(&format!("revoke: {e}")),
+            }
+        }
+        ("/operations", &Method::POST) => {
+            let spec: NewOperations = match parse_json(&body, false) {
+                Ok(s) => s,
+                Err(e) => return bad_request(&format!("operations: {e}")),
+            };
+            match state.operations.create_many(&spec, clock::unix_ms_now()) {
+                Ok(locations) => json_answer(&CreatedLocations { locations }),
+                Err(e) => bad_request(&format!("operations: {e}")),
+            }
+        }
+        ("/operations", &Method::GET) => json_answer(&state.operations.reports()),
+        ("/operations", &Method::DELETE) => {
+            state.operations.reset();
+            no_content()
+        }
+        ("/rate-limit", &Method::POST) => {
+            let limit: RateLimit = match parse_json(&body, false) {
+                Ok(l) => l,
+                Err(e) => return bad_request(&format!("rate-limit: {e}")),
+            };
+            state.limiter.set(limit);
+            json_answer(&limit)
+        }
+        ("/rate-limit", &Method::GET) => json_answer(&state.limiter.settings()),
         ("/reset", &Method::POST) => {
             state.reset();
             no_content()
@@ -106,7 +191,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         }
         _ => {
             let ids = RequestIds::new(None);
-            let mut resp = respond::error(
+            let mut resp = graph_answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",
                 "The HTTP method is not allowed on this endpoint.",

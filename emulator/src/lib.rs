@@ -17,42 +17,68 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod base64;
+mod batch;
+mod batch_request;
+mod clock;
 mod config;
 mod conn;
 mod control;
-mod graph;
-mod respond;
-mod routes;
+mod created;
+mod get_meter;
+mod graph_answer;
+mod graph_format;
+mod graph_path;
+mod graph_routes;
+mod inner_answer;
+mod operation_spec;
+mod operations;
+mod ordered_json;
+mod playback;
+mod preloaded;
+mod prepared;
+mod rate_limit;
+mod recorder;
+mod request_body;
+mod resources;
+mod response_body;
 mod scenario;
-mod script;
+mod scripted_answer;
 mod server;
-mod state;
-mod store;
+mod server_state;
+mod splitmix;
 mod tls;
+mod tokens;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use config::Config;
+pub use operation_spec::{
+    DurationRange, NewOperations, OperationReport, Outcomes, Parent, MAX_OPERATIONS_PER_REQUEST,
+};
+pub use rate_limit::{RateLimit, RateLimitScope};
+pub use recorder::{RecordedRequest, Stats};
 pub use scenario::{After, Fault, Generate, RandomResponses, Scenario, ScriptedResponse};
-pub use state::{RecordedRequest, Stats};
+pub use tokens::{claims_challenge, MintedToken, Revocation, Revoked, TokenInfo, TokenSpec};
 
-use state::{State, Stop};
-use store::Store;
+use operations::OperationStore;
+use prepared::compile_all;
+use server_state::{State, Stop};
 
 /// The chat id of the preloaded seed operation.
-pub const SEED_CHAT_ID: &str = store::SEED_CHAT;
+pub const SEED_CHAT_ID: &str = operations::SEED_CHAT;
 /// The id of the preloaded seed operation.
-pub const SEED_OPERATION_ID: &str = store::SEED_OP;
+pub const SEED_OPERATION_ID: &str = operations::SEED_OP;
 /// The preloaded team id.
-pub const TEAM_ID: &str = store::TEAM;
+pub const TEAM_ID: &str = operations::TEAM;
 /// The seed operation's body, as served.
-pub const SEED_BODY: &[u8] = store::SEED_BODY;
+pub const SEED_BODY: &[u8] = operations::SEED_BODY;
 
 /// A running emulator. Dropping it stops the server: the listener and every
 /// connection are closed and its threads joined.
@@ -76,25 +102,6 @@ fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
 
-/// Checks and compiles scenarios, naming the culprit on error.
-pub(crate) fn compile_all(
-    store: &Store,
-    list: &[Scenario],
-) -> Result<Vec<Arc<scenario::Compiled>>, String> {
-    list.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.compile(store).map(Arc::new).map_err(|e| {
-                if list.len() == 1 {
-                    format!("scenario: {e}")
-                } else {
-                    format!("scenario {i}: {e}")
-                }
-            })
-        })
-        .collect()
-}
-
 /// Writes `contents` to `path` through a temporary name and a rename, so a
 /// reader never sees a partial file.
 fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -105,22 +112,6 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
-}
-
-fn bind(addr: SocketAddr) -> io::Result<StdTcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    // A restarted emulator can take its port back while old connections of the
-    // previous one sit in TIME_WAIT (tests restart servers under a live client).
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    // A deep backlog: benchmarks open many connections at once.
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 impl Emulator {
@@ -135,8 +126,8 @@ impl Emulator {
                 config.bind
             )));
         }
-        let store = Store::new(config.progress_polls);
-        let scenarios = compile_all(&store, &config.scenarios).map_err(invalid)?;
+        let operations = OperationStore::new(config.progress_polls);
+        let scenarios = compile_all(&operations, &config.scenarios).map_err(invalid)?;
         let tls = if config.tls {
             Some(tls::setup()?)
         } else {
@@ -149,14 +140,9 @@ impl Emulator {
             write_atomically(path, t.ca_pem.as_bytes())?;
         }
 
-        let std_listener = bind(SocketAddr::new(config.bind, config.port))?;
+        let std_listener = server::bind(SocketAddr::new(config.bind, config.port))?;
         let addr = std_listener.local_addr()?;
-        let state = Arc::new(State::new(
-            config.token.clone(),
-            store,
-            scenarios,
-            config.record_requests,
-        ));
+        let state = Arc::new(State::new(&config, operations, scenarios));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{addr}");
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
@@ -233,9 +219,64 @@ impl Emulator {
         self.addr
     }
 
-    /// The bearer token it accepts.
+    /// The configured bearer token (it never expires).
     pub fn token(&self) -> &str {
-        &self.state.token
+        self.state.tokens.configured()
+    }
+
+    /// Mints a token (see [`TokenSpec`]); `Err` says what is wrong with the
+    /// spec (claims that are not a JSON object, ...).
+    pub fn mint_token(&self, spec: TokenSpec) -> Result<MintedToken, String> {
+        self.state.tokens.mint(&spec, clock::unix_ms_now())
+    }
+
+    /// Revokes one token or all (see [`Revocation`]): from then on they get
+    /// a claims challenge, and only tokens minted with those claims pass.
+    pub fn revoke(&self, revocation: Revocation) -> Result<Revoked, String> {
+        self.state
+            .tokens
+            .revoke(&revocation, clock::unix_ms_now())
+            .map_err(|(_, e)| e)
+    }
+
+    /// Every token held, the configured one first, then in the order minted.
+    pub fn tokens(&self) -> Vec<TokenInfo> {
+        self.state.tokens.list()
+    }
+
+    /// Forgets minted tokens, revocations and demanded claims: the configured
+    /// token alone passes again.
+    pub fn clear_tokens(&self) {
+        self.state.tokens.reset();
+    }
+
+    /// Creates operations that progress by the clock (see [`NewOperations`]);
+    /// returns their Locations, in Graph's form (`/teams('ID')/operations('OP')`).
+    pub fn create_operations(&self, spec: &NewOperations) -> Result<Vec<String>, String> {
+        self.state
+            .operations
+            .create_many(spec, clock::unix_ms_now())
+    }
+
+    /// Every operation created so far (by [`Emulator::create_operations`] or
+    /// by a POST), in creation order, with its timeline and polls.
+    pub fn operations(&self) -> Vec<OperationReport> {
+        self.state.operations.reports()
+    }
+
+    /// Forgets the created operations.
+    pub fn clear_operations(&self) {
+        self.state.operations.reset();
+    }
+
+    /// Sets the rate limiter (its windows start afresh).
+    pub fn set_rate_limit(&self, limit: RateLimit) {
+        self.state.limiter.set(limit);
+    }
+
+    /// The rate limiter's settings in force.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.state.limiter.settings()
     }
 
     /// The CA certificate (PEM) to trust, with TLS.
@@ -256,7 +297,7 @@ impl Emulator {
 
     /// Loads a scenario, or says why it is invalid.
     pub fn try_add_scenario(&self, scenario: Scenario) -> Result<(), String> {
-        let list = compile_all(&self.state.store, std::slice::from_ref(&scenario))?;
+        let list = compile_all(&self.state.operations, std::slice::from_ref(&scenario))?;
         self.state.scripts.add(list);
         Ok(())
     }
@@ -264,7 +305,7 @@ impl Emulator {
     /// Loads scenarios from JSON: one object or an array.
     pub fn add_scenarios_json(&self, json: &str) -> Result<(), String> {
         let list = Scenario::from_json(json)?;
-        let compiled = compile_all(&self.state.store, &list)?;
+        let compiled = compile_all(&self.state.operations, &list)?;
         self.state.scripts.add(compiled);
         Ok(())
     }
@@ -276,21 +317,22 @@ impl Emulator {
 
     /// Every Graph request received so far (control requests excluded).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.requests()
+        self.state.recorder.requests()
     }
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.state.clear_requests();
+        self.state.recorder.clear_requests();
     }
 
     /// Connections accepted and Graph requests received.
     pub fn stats(&self) -> Stats {
-        self.state.stats()
+        self.state.recorder.stats()
     }
 
-    /// Scenarios (back to those of the [`Config`]), records, counters and
-    /// created operations back to the start.
+    /// Scenarios (back to those of the [`Config`]), records, counters,
+    /// created operations, tokens, the rate limit (back to the [`Config`]'s)
+    /// and the `$batch` order back to the start.
     pub fn reset(&self) {
         self.state.reset();
     }

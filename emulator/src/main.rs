@@ -4,12 +4,14 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
-use teamsop_emulator::{Config, Emulator, Scenario};
+use teamsop_emulator::{Config, Emulator, RateLimitScope, Scenario};
 
 const USAGE: &str = "\
 usage: teamsop-emulator [--bind 127.0.0.1] [--port 0] [--token TOKEN] [--scenarios FILE]
                         [--port-file PATH] [--progress-polls N] [--tls --ca-out PATH]
-                        [--no-record] [--workers N]
+                        [--no-record] [--workers N] [--rate-limit N]
+                        [--rate-limit-scope inner|batch] [--rate-limit-retry-after S|none]
+                        [--batch-seed N]
 
 A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
 
@@ -23,6 +25,14 @@ A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
   --ca-out PATH        write that CA certificate (PEM) there (with --tls)
   --no-record          do not record requests (for benchmarks)
   --workers N          server threads, 1 to 64 (default 2)
+  --rate-limit N       at most N operation GETs per token in any sliding second
+                       (requests inside a $batch counted one by one); 0: off (default)
+  --rate-limit-scope S inner (default): a 429 per request inside a $batch;
+                       batch: a 429 for the whole $batch
+  --rate-limit-retry-after S
+                       Retry-After of the limiter's 429s in seconds (default 1),
+                       or none to send no Retry-After
+  --batch-seed N       seed of the order of the answers inside $batch answers (default 0)
   -h, --help           this help
   -V, --version        the version
 
@@ -111,6 +121,36 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                     .filter(|n| (1..=64).contains(n))
                     .ok_or_else(|| format!("--workers: `{v}` is not 1 to 64"))?;
             }
+            "--rate-limit" => {
+                let v = value()?;
+                config.rate_limit.per_second = v
+                    .parse()
+                    .map_err(|_| format!("--rate-limit: `{v}` is not a count"))?;
+            }
+            "--rate-limit-scope" => {
+                let v = value()?;
+                config.rate_limit.scope = match v.as_str() {
+                    "inner" => RateLimitScope::Inner,
+                    "batch" => RateLimitScope::Batch,
+                    _ => return Err(format!("--rate-limit-scope: `{v}` is not inner or batch")),
+                };
+            }
+            "--rate-limit-retry-after" => {
+                let v = value()?;
+                config.rate_limit.retry_after_s = if v == "none" {
+                    None
+                } else {
+                    Some(v.parse().map_err(|_| {
+                        format!("--rate-limit-retry-after: `{v}` is not seconds or none")
+                    })?)
+                };
+            }
+            "--batch-seed" => {
+                let v = value()?;
+                config.batch_seed = v
+                    .parse()
+                    .map_err(|_| format!("--batch-seed: `{v}` is not a number"))?;
+            }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -192,7 +232,22 @@ mod tests {
             "3",
             "--port-file",
             "/tmp/p",
+            "--rate-limit",
+            "200",
+            "--rate-limit-scope=batch",
+            "--rate-limit-retry-after",
+            "none",
+            "--batch-seed",
+            "9",
         ]);
+        assert_eq!(c.rate_limit.per_second, 200);
+        assert_eq!(c.rate_limit.scope, RateLimitScope::Batch);
+        assert_eq!(c.rate_limit.retry_after_s, None);
+        assert_eq!(c.batch_seed, 9);
+        let other = config(&["--rate-limit", "5", "--rate-limit-retry-after", "3"]);
+        assert_eq!(other.rate_limit.retry_after_s, Some(3));
+        assert_eq!(other.rate_limit.scope, RateLimitScope::Inner);
+        assert_eq!(config(&[]).rate_limit.per_second, 0);
         assert_eq!(c.bind, "::1".parse::<IpAddr>().unwrap());
         assert_eq!(c.port, 8080);
         assert_eq!(c.token, "t");
@@ -222,6 +277,11 @@ mod tests {
             &["--ca-out", "x"],
             &["--frobnicate"],
             &["--scenarios", "/nonexistent/file.json"],
+            &["--rate-limit", "-1"],
+            &["--rate-limit", "lots"],
+            &["--rate-limit-scope", "tenant"],
+            &["--rate-limit-retry-after", "soon"],
+            &["--batch-seed", "x"],
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }

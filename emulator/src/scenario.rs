@@ -1,18 +1,12 @@
-//! Scenarios: scripted answers, as read from JSON or built in Rust, and their
-//! check-and-compile step into [`Prepared`] answers that cost little to serve.
+//! Scenarios as the user writes them: scripted answers read from JSON (serde)
+//! or built in Rust. `prepared` checks and compiles them; `playback` plays them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, TRANSFER_ENCODING};
-use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::base64;
-use crate::store::{Store, Version};
 
 /// Scripted answers for every request whose path matches.
 ///
@@ -377,323 +371,9 @@ impl Scenario {
     }
 }
 
-/// How a compiled scenario matches paths.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum PathMatch {
-    Exact(String),
-    Prefix(String),
-}
-
-/// A checked scenario.
-#[derive(Debug)]
-pub(crate) struct Compiled {
-    pub path: PathMatch,
-    pub method: Option<Method>,
-    pub responses: Vec<Arc<Prepared>>,
-    pub after: After,
-    pub random: Option<(f64, u64, Vec<Arc<Prepared>>)>,
-}
-
-/// Where a prepared answer's body comes from.
-#[derive(Debug)]
-pub(crate) enum PreparedBody {
-    Empty,
-    Bytes(Bytes),
-    /// A preloaded operation, whose `@odata.context` follows the version asked.
-    Operation {
-        beta: Bytes,
-        v1: Bytes,
-    },
-    Generate {
-        prefix: Bytes,
-        repeat: Bytes,
-        count: u64,
-        suffix: Bytes,
-        len: u64,
-    },
-}
-
-/// A checked scripted answer, ready to serve.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: PreparedBody,
-    /// `None`: Graph's JSON type for a non-empty body; `Some(None)`: none.
-    pub content_type: Option<Option<HeaderValue>>,
-    pub delay: Duration,
-    pub chunk_size: Option<usize>,
-    pub chunk_delay: Duration,
-    pub chunked: bool,
-    pub content_length: Option<u64>,
-    pub gzip: bool,
-    pub fault: Option<Fault>,
-}
-
-impl PreparedBody {
-    pub(crate) fn for_version(&self, v: Version) -> Option<Bytes> {
-        match self {
-            PreparedBody::Bytes(b) => Some(b.clone()),
-            PreparedBody::Operation { beta, v1 } => Some(match v {
-                Version::Beta => beta.clone(),
-                Version::V1 => v1.clone(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-impl Scenario {
-    /// Checks the scenario and turns it into its served form.
-    pub(crate) fn compile(&self, store: &Store) -> Result<Compiled, String> {
-        let path = match (&self.path, &self.path_prefix) {
-            (Some(p), None) => PathMatch::Exact(p.clone()),
-            (None, Some(p)) => PathMatch::Prefix(p.clone()),
-            _ => return Err("exactly one of `path` and `path_prefix` is needed".to_owned()),
-        };
-        match &path {
-            PathMatch::Exact(p) | PathMatch::Prefix(p) if !p.starts_with('/') => {
-                return Err(format!("path `{p}` must start with `/`"))
-            }
-            _ => {}
-        }
-        let method = match &self.method {
-            None => None,
-            Some(m) => Some(
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| format!("invalid method `{m}`"))?,
-            ),
-        };
-        let prepare_all = |list: &[ScriptedResponse], what: &str| {
-            list.iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    r.prepare(store)
-                        .map(Arc::new)
-                        .map_err(|e| format!("{what} {i}: {e}"))
-                })
-                .collect::<Result<Vec<_>, String>>()
-        };
-        let responses = prepare_all(&self.responses, "response")?;
-        let random = match &self.random {
-            None => None,
-            Some(r) => {
-                if !(0.0..=100.0).contains(&r.percent) {
-                    return Err("random.percent must be between 0 and 100".to_owned());
-                }
-                if r.responses.is_empty() {
-                    return Err("random.responses is empty".to_owned());
-                }
-                Some((
-                    r.percent,
-                    r.seed,
-                    prepare_all(&r.responses, "random response")?,
-                ))
-            }
-        };
-        if responses.is_empty() && random.is_none() {
-            return Err("a scenario needs `responses` or `random`".to_owned());
-        }
-        Ok(Compiled {
-            path,
-            method,
-            responses,
-            after: self.after,
-            random,
-        })
-    }
-}
-
-impl ScriptedResponse {
-    fn prepare(&self, store: &Store) -> Result<Prepared, String> {
-        let status = StatusCode::from_u16(self.status)
-            .ok()
-            .filter(|s| s.as_u16() >= 200)
-            .ok_or_else(|| format!("status {} is not between 200 and 999", self.status))?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &self.headers {
-            let n = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("invalid header name `{name}`"))?;
-            if n == CONTENT_LENGTH || n == TRANSFER_ENCODING {
-                return Err(format!(
-                    "header `{name}`: use `content_length` or `chunked` instead"
-                ));
-            }
-            let v = HeaderValue::from_str(value)
-                .map_err(|_| format!("invalid value for header `{name}`"))?;
-            headers.append(n, v);
-        }
-        let sources = [
-            self.json.is_some(),
-            self.body.is_some(),
-            self.body_base64.is_some(),
-            self.operation.is_some(),
-            self.generate.is_some(),
-        ];
-        if sources.iter().filter(|s| **s).count() > 1 {
-            return Err(
-                "only one of `json`, `body`, `body_base64`, `operation` and `generate` may be given"
-                    .to_owned(),
-            );
-        }
-        let body = if let Some(j) = &self.json {
-            PreparedBody::Bytes(Bytes::from(j.to_string()))
-        } else if let Some(b) = &self.body {
-            PreparedBody::Bytes(Bytes::from(b.clone()))
-        } else if let Some(b) = &self.body_base64 {
-            PreparedBody::Bytes(Bytes::from(
-                base64::decode(b).map_err(|e| format!("body_base64: {e}"))?,
-            ))
-        } else if let Some(r) = &self.operation {
-            let (Some(beta), Some(v1)) = (
-                store.reference(r, Version::Beta),
-                store.reference(r, Version::V1),
-            ) else {
-                return Err(format!("unknown operation `{r}`"));
-            };
-            PreparedBody::Operation { beta, v1 }
-        } else if let Some(g) = &self.generate {
-            let len = (g.repeat.len() as u64)
-                .checked_mul(g.count)
-                .and_then(|n| n.checked_add(g.prefix.len() as u64 + g.suffix.len() as u64))
-                .ok_or("generate: body too large")?;
-            PreparedBody::Generate {
-                prefix: Bytes::from(g.prefix.clone()),
-                repeat: Bytes::from(g.repeat.clone()),
-                count: g.count,
-                suffix: Bytes::from(g.suffix.clone()),
-                len,
-            }
-        } else {
-            PreparedBody::Empty
-        };
-        let content_type = match &self.content_type {
-            None => None,
-            Some(t) if t.is_empty() => Some(None),
-            Some(t) => Some(Some(
-                HeaderValue::from_str(t).map_err(|_| "invalid content_type".to_owned())?,
-            )),
-        };
-        if self.chunk_size == Some(0) {
-            return Err("chunk_size must be at least 1".to_owned());
-        }
-        if self.chunked && self.content_length.is_some() {
-            return Err("`chunked` and `content_length` exclude each other".to_owned());
-        }
-        Ok(Prepared {
-            status,
-            headers,
-            body,
-            content_type,
-            delay: Duration::from_millis(self.delay_ms),
-            chunk_size: self.chunk_size,
-            chunk_delay: Duration::from_millis(self.chunk_delay_ms),
-            chunked: self.chunked,
-            content_length: self.content_length,
-            gzip: self.gzip,
-            fault: self.fault,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn compile(text: &str) -> Result<Compiled, String> {
-        let store = Store::new(1);
-        let list = Scenario::from_json(text)?;
-        assert_eq!(list.len(), 1);
-        list[0].compile(&store)
-    }
-
-    #[test]
-    fn readme_example_parses() {
-        let c = compile(
-            r#"{"path": "/beta/chats/c1/operations/o1", "method": "GET",
-                "responses": [
-                  {"status": 429, "headers": {"Retry-After": "1"}, "json": {"error": {"code": "TooManyRequests", "message": "slow down"}}},
-                  {"status": 200, "operation": "seed"}],
-                "after": "repeat_last"}"#,
-        )
-        .unwrap();
-        assert_eq!(c.responses.len(), 2);
-        assert_eq!(c.responses[0].status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(c.responses[0].headers["retry-after"], "1");
-        assert_eq!(c.method, Some(Method::GET));
-    }
-
-    #[test]
-    fn rejects_mistakes() {
-        for (bad, want) in [
-            (r#"{"responses": [{}]}"#, "exactly one"),
-            (
-                r#"{"path": "/a", "path_prefix": "/b", "responses": [{}]}"#,
-                "exactly one",
-            ),
-            (r#"{"path": "a", "responses": [{}]}"#, "start with"),
-            (r#"{"path": "/a"}"#, "needs"),
-            (r#"{"path": "/a", "responses": [{"status": 99}]}"#, "status"),
-            (
-                r#"{"path": "/a", "responses": [{"json": 1, "body": "x"}]}"#,
-                "only one",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"operation": "team:x:y"}]}"#,
-                "unknown operation",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"body_base64": "!"}]}"#,
-                "body_base64",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"headers": {"Content-Length": "3"}}]}"#,
-                "content_length",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"chunked": true, "content_length": 3}]}"#,
-                "exclude",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"chunk_size": 0}]}"#,
-                "chunk_size",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"fault": "explode"}]}"#,
-                "unknown variant",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"stauts": 200}]}"#,
-                "unknown field",
-            ),
-            (
-                r#"{"path": "/a", "random": {"percent": 120, "responses": [{}]}}"#,
-                "percent",
-            ),
-            (
-                r#"{"path": "/a", "random": {"percent": 10, "responses": []}}"#,
-                "empty",
-            ),
-            (
-                r#"{"path": "/a", "responses": [{"generate": {"repeat": "ab", "count": 18446744073709551615}}]}"#,
-                "too large",
-            ),
-        ] {
-            let err = compile(bad).err().unwrap_or_default();
-            assert!(err.contains(want), "{bad}: {err}");
-        }
-        assert!(Scenario::from_json("3").is_err());
-        assert!(Scenario::from_json("[{\"path\": 1}]")
-            .unwrap_err()
-            .contains("scenario 0"));
-    }
-
-    #[test]
-    fn json_null_is_a_body() {
-        let c = compile(r#"{"path": "/a", "responses": [{"json": null}, {}]}"#).unwrap();
-        assert!(matches!(&c.responses[0].body, PreparedBody::Bytes(b) if b[..] == *b"null"));
-        assert!(matches!(c.responses[1].body, PreparedBody::Empty));
-    }
 
     #[test]
     fn builders_round_trip_through_json() {
@@ -710,9 +390,20 @@ mod tests {
             .with_random(5.0, 9, vec![ScriptedResponse::fault(Fault::Reset)]);
         let text = serde_json::to_string(&s).unwrap();
         let back = Scenario::from_json(&text).unwrap();
-        assert_eq!(back, vec![s.clone()]);
-        let c = s.compile(&Store::new(1)).unwrap();
-        assert_eq!(c.method, Some(Method::GET));
-        assert!(matches!(&c.responses[2].body, PreparedBody::Bytes(b) if b[..] == [0xff, 0]));
+        assert_eq!(back, vec![s]);
+    }
+
+    #[test]
+    fn json_shapes() {
+        assert!(Scenario::from_json("3").is_err());
+        assert!(Scenario::from_json("[{\"path\": 1}]")
+            .unwrap_err()
+            .contains("scenario 0"));
+        let two = Scenario::from_json(r#"[{"path": "/a"}, {"path_prefix": "/b"}]"#).unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].path_prefix.as_deref(), Some("/b"));
+        let r: ScriptedResponse = serde_json::from_str(r#"{"json": null}"#).unwrap();
+        assert_eq!(r.json, Some(Value::Null));
+        assert_eq!(r.status, 200);
     }
 }

@@ -1,7 +1,8 @@
-//! The accept loop and one task per connection: count it, serve HTTP/1.1 on it
+//! The listening socket, the accept loop and one task per connection: count it, serve HTTP/1.1 on it
 //! with keep-alive (hyper), and close it on stop.
 
 use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,10 +21,11 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{ConnCtrl, ConnIo};
-use crate::graph::RequestIds;
-use crate::respond::{self, Abort, RespBody};
-use crate::routes;
-use crate::state::{State, Stop};
+use crate::graph_answer;
+use crate::graph_format::RequestIds;
+use crate::response_body::{Abort, RespBody};
+use crate::server_state::{State, Stop};
+use crate::{control, graph_routes};
 
 /// How long answers in flight may take to finish on a graceful stop.
 const GRACE: Duration = Duration::from_secs(2);
@@ -109,6 +111,23 @@ async fn signal(signals: Option<Signals>) {
     }
 }
 
+/// Binds the listening socket (non-blocking, for tokio).
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<StdTcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // A restarted emulator can take its port back while old connections of the
+    // previous one sit in TIME_WAIT (tests restart servers under a live client).
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    // A deep backlog: benchmarks open many connections at once.
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// Serves until a stop is requested.
 pub(crate) async fn run(
     listener: TcpListener,
@@ -137,7 +156,7 @@ pub(crate) async fn run(
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let id = state.connection_accepted();
+                    let id = state.recorder.connection_accepted();
                     tokio::spawn(connection(
                         stream,
                         id,
@@ -231,8 +250,14 @@ impl Service<Request<Incoming>> for Svc {
     type Future = Guarded;
 
     fn call(&self, req: Request<Incoming>) -> Guarded {
-        Guarded(Box::pin(routes::handle(
-            self.state.clone(),
+        let state = self.state.clone();
+        if control::is_control(req.uri().path()) {
+            return Guarded(Box::pin(
+                async move { Ok(control::handle(&state, req).await) },
+            ));
+        }
+        Guarded(Box::pin(graph_routes::handle(
+            state,
             self.ctrl.clone(),
             req,
         )))
@@ -250,7 +275,7 @@ impl Future for Guarded {
         let inner = self.0.as_mut();
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(p) => p,
-            Err(_) => Poll::Ready(Ok(respond::error(
+            Err(_) => Poll::Ready(Ok(graph_answer::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
                 "The emulator failed while answering.",

@@ -161,6 +161,10 @@ fn refuses_bad_flags() {
         &["--ca-out", "/tmp/x.pem"],
         &["--what"],
         &["--scenarios", "/nonexistent/scenarios.json"],
+        &["--rate-limit", "-3"],
+        &["--rate-limit-scope", "all"],
+        &["--rate-limit-retry-after", "later"],
+        &["--batch-seed", "seed"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -195,7 +199,41 @@ fn help() {
         "--tls",
         "--ca-out",
         "--no-record",
+        "--workers",
+        "--rate-limit",
+        "--rate-limit-scope",
+        "--rate-limit-retry-after",
+        "--batch-seed",
     ] {
         assert!(text.contains(flag), "{flag}");
     }
+}
+
+#[test]
+fn rate_limit_and_batch_seed_flags() {
+    let (mut child, line) = spawn(&[
+        "--rate-limit",
+        "2",
+        "--rate-limit-scope",
+        "batch",
+        "--rate-limit-retry-after=none",
+        "--batch-seed",
+        "5",
+    ]);
+    let addr = addr_of(&line, "http");
+    let mut c = Conn::open(addr);
+    let r = c
+        .request("GET", "/_emulator/rate-limit", &[], None)
+        .unwrap();
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"per_second": 2, "scope": "batch", "retry_after_s": null})
+    );
+    assert_eq!(c.get(&seed_path("beta")).status, 200);
+    assert_eq!(c.get(&seed_path("beta")).status, 200);
+    let r = c.get(&seed_path("beta"));
+    assert_eq!((r.status, r.header("retry-after")), (429, None));
+    let r = c.request("POST", "/_emulator/shutdown", &[], None).unwrap();
+    assert_eq!(r.status, 204);
+    assert!(wait_exit(&mut child).success());
 }

@@ -93,7 +93,9 @@ fn requests_and_stats() {
         .json();
     assert_eq!(
         stats,
-        serde_json::json!({"connections": 1, "requests": 2, "scripted": 0})
+        serde_json::json!({"connections": 1, "requests": 2, "scripted": 0,
+            "unauthorized": 1, "claims_challenges": 0, "batches": 0, "inner_requests": 0,
+            "inner_scripted": 0, "throttled": 0, "busiest_second": 1})
     );
     let r = conn
         .request("DELETE", "/_emulator/requests", &[], None)

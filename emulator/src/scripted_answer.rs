@@ -1,9 +1,7 @@
-//! Building answers: plain Graph ones, and scripted ones with their delays,
-//! pieces, gzip, odd framing and faults, streamed so that a huge generated
-//! body never sits in memory.
+//! Serving a scripted answer over the connection: its delay, pieces, gzip,
+//! odd framing and faults, streamed so that a huge generated body never sits
+//! in memory.
 
-use std::error::Error as StdError;
-use std::fmt;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
@@ -19,101 +17,15 @@ use hyper::header::{
     HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
     TRANSFER_ENCODING, VARY,
 };
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use tokio::time::Sleep;
 
 use crate::conn::ConnCtrl;
-use crate::graph::{self, RequestIds};
-use crate::scenario::{Fault, Prepared, PreparedBody};
-use crate::store::Version;
-
-/// The error a service returns to make hyper drop the connection without
-/// answering (used with [`ConnCtrl::reset_on_close`] for a RST).
-#[derive(Debug)]
-pub(crate) struct Abort;
-
-impl fmt::Display for Abort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection aborted on purpose")
-    }
-}
-
-impl StdError for Abort {}
-
-/// The body of every answer.
-pub(crate) enum RespBody {
-    Empty,
-    Full(Option<Bytes>),
-    Scripted(Box<ScriptedBody>),
-}
-
-impl Body for RespBody {
-    type Data = Bytes;
-    type Error = Abort;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Abort>>> {
-        match self.get_mut() {
-            RespBody::Empty => Poll::Ready(None),
-            RespBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            RespBody::Scripted(s) => s.poll(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            RespBody::Empty => true,
-            RespBody::Full(b) => b.is_none(),
-            RespBody::Scripted(s) => s.is_end(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            RespBody::Empty => SizeHint::with_exact(0),
-            RespBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            RespBody::Scripted(s) => match s.exact {
-                Some(n) => SizeHint::with_exact(n),
-                None => SizeHint::default(),
-            },
-        }
-    }
-}
-
-/// A JSON answer with Graph's headers.
-pub(crate) fn json(status: StatusCode, body: Bytes, ids: &RequestIds) -> Response<RespBody> {
-    let mut resp = Response::new(RespBody::Full(Some(body)));
-    *resp.status_mut() = status;
-    graph::set_json_content_type(resp.headers_mut());
-    ids.apply(resp.headers_mut());
-    resp
-}
-
-/// A Graph error answer.
-pub(crate) fn error(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    ids: &RequestIds,
-) -> Response<RespBody> {
-    json(
-        status,
-        Bytes::from(graph::error_body(code, message, ids)),
-        ids,
-    )
-}
-
-/// An answer without body, with Graph's headers.
-pub(crate) fn empty(status: StatusCode, ids: &RequestIds) -> Response<RespBody> {
-    let mut resp = Response::new(RespBody::Empty);
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-    ids.apply(resp.headers_mut());
-    resp
-}
+use crate::graph_format::{self, RequestIds};
+use crate::graph_path::Version;
+use crate::prepared::{Prepared, PreparedBody};
+use crate::response_body::{Abort, RespBody};
+use crate::scenario::Fault;
 
 /// Whether an Accept-Encoding value offers gzip (with a q-value above 0).
 pub(crate) fn offers_gzip(headers: &HeaderMap) -> bool {
@@ -155,7 +67,7 @@ pub(crate) async fn scripted(
     ctrl: &Arc<ConnCtrl>,
 ) -> Result<Response<RespBody>, Abort> {
     if !p.delay.is_zero() {
-        tokio::time::sleep(p.delay).await;
+        pause(p.delay).await;
     }
     if p.fault == Some(Fault::Reset) {
         ctrl.reset_on_close();
@@ -205,7 +117,7 @@ pub(crate) async fn scripted(
             headers.remove(CONTENT_TYPE);
         }
         None if src_len > 0 && !headers.contains_key(CONTENT_TYPE) => {
-            graph::set_json_content_type(&mut headers);
+            graph_format::set_json_content_type(&mut headers);
         }
         None => {}
     }
@@ -261,7 +173,7 @@ pub(crate) async fn scripted(
             } else {
                 DEFAULT_TRICKLE_CHUNK
             });
-            RespBody::Scripted(Box::new(ScriptedBody {
+            RespBody::Streamed(Box::pin(ScriptedBody {
                 source,
                 src_limit,
                 gzip: stream_gzip.then(|| GzEncoder::new(Vec::new(), Compression::fast())),
@@ -283,6 +195,17 @@ pub(crate) async fn scripted(
     *resp.status_mut() = p.status;
     *resp.headers_mut() = headers;
     Ok(resp)
+}
+
+/// The longest pause a scripted answer takes, whatever its `delay_ms` or
+/// `chunk_delay_ms` says (up to `u64::MAX` ms): a year is for ever in a test,
+/// and `now + a year` is far inside every platform's `Instant` range (tokio
+/// would cap near 30 years on its own; this does not rely on it).
+pub(crate) const LONGEST_PAUSE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A scripted pause, capped at [`LONGEST_PAUSE`].
+pub(crate) fn pause(d: Duration) -> Sleep {
+    tokio::time::sleep(d.min(LONGEST_PAUSE))
 }
 
 /// Piece size when only `chunk_delay_ms` is given.
@@ -447,7 +370,33 @@ impl ScriptedBody {
             self.done = true;
         }
     }
+}
 
+impl Body for ScriptedBody {
+    type Data = Bytes;
+    type Error = Abort;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Abort>>> {
+        let this = self.get_mut();
+        this.poll(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.is_end()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.exact {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}
+
+impl ScriptedBody {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Abort>>> {
         loop {
             if let Some(sleep) = &mut self.sleep {
@@ -466,7 +415,7 @@ impl ScriptedBody {
                 self.sent += n as u64;
                 let last = self.done && self.out.is_empty();
                 if !self.chunk_delay.is_zero() && !last {
-                    self.sleep = Some(Box::pin(tokio::time::sleep(self.chunk_delay)));
+                    self.sleep = Some(Box::pin(pause(self.chunk_delay)));
                 }
                 return Poll::Ready(Some(Ok(Frame::data(piece))));
             }

@@ -1,9 +1,12 @@
 //! What makes an answer look like Microsoft Graph's: GUIDs, timestamps, the
 //! headers every answer carries and the error body.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+use crate::graph_path::{Kind, Version};
 
 /// Graph's Content-Type for JSON answers.
 pub(crate) const JSON_CONTENT_TYPE: &str =
@@ -105,6 +108,34 @@ pub(crate) fn utc_now(precise: bool) -> String {
     format_utc(SystemTime::now(), precise)
 }
 
+/// Formats a time in Unix milliseconds like [`utc_now`] (before the epoch:
+/// the epoch; past what the system clock holds: the epoch too).
+pub(crate) fn format_unix_ms(ms: i64, precise: bool) -> String {
+    let d = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    format_utc(UNIX_EPOCH.checked_add(d).unwrap_or(UNIX_EPOCH), precise)
+}
+
+/// Characters escaped in a key inside `@odata.context`, as Graph does for chat ids.
+const KEY_ESCAPE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b':')
+    .add(b'@')
+    .add(b'\'')
+    .add(b'/')
+    .add(b'?')
+    .add(b'#')
+    .add(b'%');
+
+/// The `@odata.context` of an operation of `resource` (a team or chat id).
+pub(crate) fn operation_context(version: Version, kind: Kind, resource: &str) -> String {
+    format!(
+        "https://graph.microsoft.com/{}/$metadata#{}('{}')/operations/$entity",
+        version.as_str(),
+        kind.collection(),
+        utf8_percent_encode(resource, KEY_ESCAPE)
+    )
+}
+
 /// Formats a time like [`utc_now`].
 pub(crate) fn format_utc(t: SystemTime, precise: bool) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -161,6 +192,13 @@ mod tests {
         assert_eq!(format_utc(UNIX_EPOCH, false), "1970-01-01T00:00:00");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(format_utc(leap, false), "2000-02-29T00:00:00");
+        assert_eq!(
+            format_unix_ms(1_622_150_621_908, true),
+            "2021-05-27T21:23:41.9080000Z"
+        );
+        assert_eq!(format_unix_ms(-5, false), "1970-01-01T00:00:00");
+        // The largest time in milliseconds formats without panicking.
+        assert!(!format_unix_ms(i64::MAX, true).is_empty());
     }
 
     #[test]

@@ -6,31 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use hyper::Method;
 
-use crate::scenario::{After, Compiled, PathMatch, Prepared};
-
-/// SplitMix64: tiny, and its sequence for a seed never changes, which keeps
-/// `random` scenarios repeatable across versions of anything.
-#[derive(Clone, Debug)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 100).
-    fn next_percent(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 100.0
-    }
-}
+use crate::prepared::{Compiled, PathMatch, Prepared};
+use crate::scenario::After;
+use crate::splitmix::SplitMix64;
 
 struct Entry {
     scenario: Arc<Compiled>,
@@ -188,15 +166,16 @@ impl ScriptSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::OperationStore;
+    use crate::prepared::compile;
     use crate::scenario::Scenario;
-    use crate::store::Store;
 
     fn set(json: &str) -> ScriptSet {
-        let store = Store::new(1);
+        let store = OperationStore::new(1);
         let list = Scenario::from_json(json)
             .unwrap()
             .iter()
-            .map(|s| Arc::new(s.compile(&store).unwrap()))
+            .map(|s| Arc::new(compile(s, &store).unwrap()))
             .collect();
         ScriptSet::new(list)
     }
@@ -240,11 +219,13 @@ mod tests {
         assert_eq!(statuses(&s, "/a/b/c", 1), [203]);
         let p = s.answer(&Method::POST, "/a/b/c", "/a/b/c").unwrap();
         assert_eq!(p.status.as_u16(), 204);
-        let store = Store::new(1);
-        let newer = Scenario::from_json(r#"{"path": "/a/b/c", "responses": [{"status": 205}]}"#)
-            .unwrap()[0]
-            .compile(&store)
-            .unwrap();
+        let store = OperationStore::new(1);
+        let newer = compile(
+            &Scenario::from_json(r#"{"path": "/a/b/c", "responses": [{"status": 205}]}"#).unwrap()
+                [0],
+            &store,
+        )
+        .unwrap();
         s.add(vec![Arc::new(newer)]);
         assert_eq!(statuses(&s, "/a/b/c", 1), [205]);
         // Decoded paths match too.
