@@ -46,7 +46,7 @@ teamsop_empty :=
 teamsop_space := $(teamsop_empty) $(teamsop_empty)
 TEAMSOP_CMAKE_LINK_LIBS := $(subst $(teamsop_space),;,$(strip $(foreach l,$(patsubst -l%,%,$(TEAMSOP_LIBS_PRIVATE)),$(if $(filter pthread,$(l)),Threads::Threads,$(if $(filter c,$(l)),,$(l))))))
 
-TEAMSOP_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+TEAMSOP_TARGET_DIR := $(TARGET_DIR)
 TEAMSOP_CARGO_PROFILE := $(if $(filter release,$(PROFILE)),--release,$(if $(filter debug dev,$(PROFILE)),,--profile $(PROFILE)))
 TEAMSOP_OUT := $(TEAMSOP_TARGET_DIR)/$(if $(filter debug dev,$(PROFILE)),debug,$(PROFILE))
 
