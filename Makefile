@@ -131,20 +131,22 @@ $(BUILD)/test_behaviour: tests/c/test_behaviour.c tests/c/check.h tests/c/emulat
 $(BUILD)/test_abi_static: $(C_ABI_SRCS) $(C_TEST_HDRS) build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $(C_ABI_SRCS) $(LIB_A) $(LDLIBS_A)
 
+CLI_SCEN := tests/c/teamsop-get-scenarios.json
+
 # The C test program and the CLI's tests, over HTTP and over HTTPS (the
 # emulator's own CA passed with teamsop_client_set_ca_file / --ca-file), and
 # Graph's behaviours (retries, Retry-After, redirects, TLS, reuse) from C.
 c-test: $(BUILD)/test_abi $(BUILD)/teamsop-get $(BUILD)/test_behaviour
 	scripts/with-emulator.sh --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
-	scripts/with-emulator.sh -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
+	scripts/with-emulator.sh --scenarios $(CLI_SCEN) -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
 	scripts/with-emulator.sh --tls --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
-	scripts/with-emulator.sh --tls -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
+	scripts/with-emulator.sh --tls --scenarios $(CLI_SCEN) -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
 	tests/c/run-behaviour.sh $(BUILD)/test_behaviour
 
 # c-test's plain-HTTP half (make check).
 c-check: $(BUILD)/test_abi $(BUILD)/teamsop-get $(BUILD)/test_behaviour
 	scripts/with-emulator.sh --scenarios tests/c/scenarios.json -- $(BUILD)/test_abi
-	scripts/with-emulator.sh -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
+	scripts/with-emulator.sh --scenarios $(CLI_SCEN) -- tests/c/teamsop-get.sh $(BUILD)/teamsop-get
 	tests/c/run-behaviour.sh --plain-only $(BUILD)/test_behaviour
 
 c-static-test: $(BUILD)/test_abi_static
