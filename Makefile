@@ -61,9 +61,12 @@ build:
 	@ln -sf libteamsop.so $(TARGET)/libteamsop.so.0
 
 # The same in release (the README's recipes link against it), and teamsop-get
-# linked against it (out/release/teamsop-get).
+# linked against it (out/release/teamsop-get). The library is built alone, as
+# `make install` builds it (the emulator's dependencies would otherwise add their
+# features to the library's), so that an install after it builds nothing again.
 release:
-	$(CARGO) build --release --workspace --bins --lib
+	$(CARGO) build --release --lib
+	$(CARGO) build --release -p teamsop-emulator --bins
 	@ln -sf libteamsop.so $(RELEASE)/libteamsop.so.0
 	@mkdir -p $(BUILD)/release
 	$(CC) $(CWARN) -O2 $(CFLAGS_LIB) -o $(BUILD)/release/teamsop-get examples-c/teamsop-get.c \
