@@ -84,6 +84,10 @@ target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
 work=$target_dir/readme-test
 tree=$work/tree
 home=$work/home
+mkdir -p "$work"
+# One run at a time per target directory (it may be shared by several checkouts).
+exec 9>"$work/lock"
+flock -n 9 || { say "waiting for another readme-test using $work"; flock 9; }
 rm -rf "$tree" "$home"
 mkdir -p "$tree" "$home"
 cleanup() {

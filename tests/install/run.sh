@@ -17,8 +17,8 @@
 #    then `make uninstall`.
 #
 # The library is built with PROFILE=debug (cargo's dev profile), to save time.
-# Needs: cc, cmake, pkg-config, readelf, ldd; target/debug/teamsop-emulator
-# (`make build`). KEEP=1 keeps the temporary directory.
+# Needs: cc, cmake, pkg-config, readelf, ldd, and the debug emulator (`make
+# build`; scripts/with-emulator.sh finds it). KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
