@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config curl  # C/C++ callers, pkg-config install test, demo
+  build-essential pkg-config curl  # C/C++ callers, pkg-config install test, demo, README's recipes
+  python3                      # the benchmark driver, teamsop-get's --json checks
   cmake                        # find_package(teamsop) install test
   valgrind                     # memcheck over the C test programs
   mono-mcs mono-runtime libmono-system-core4.0-cil   # .NET binding tests (mcs + mono)

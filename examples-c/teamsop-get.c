@@ -1,6 +1,8 @@
 /*
  * teamsop-get: fetch (or wait for) a Microsoft Teams async operation from the
- * command line, through libteamsop. For scripts and legacy tooling.
+ * command line, through libteamsop. For operators, scripts and legacy tooling;
+ * `make install` installs it as $(PREFIX)/bin/teamsop-get, `teamsop-get --help`
+ * is its manual.
  *
  *   TEAMSOP_TOKEN=... teamsop-get --chat ID --operation ID
  *   TEAMSOP_TOKEN=... teamsop-get --team ID --operation ID [--json]
@@ -9,8 +11,10 @@
  * The token is read from the environment, never from the command line (where
  * other users of the machine could see it in the process list).
  *
- * Exit status: the teamsop_result of the call (0 on success), 20 when --wait saw
- * the operation end in "failed", 64 for a usage error.
+ * The options are one table (`option_table`): each entry has its names, its
+ * value, its help text and the function that applies it; the parser and the
+ * OPTIONS section of --help both read it, so a new option is one function and
+ * one entry.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +25,9 @@
 
 #include "teamsop.h"
 
+#define PROGRAM "teamsop-get"
+
+/* Exit statuses besides 0 and the teamsop_result of a failed call (1 to 12). */
 #define EXIT_OPERATION_FAILED 20
 #define EXIT_USAGE 64
 
@@ -34,34 +41,21 @@ struct options {
   const char *select;
   const char *ca_file;
   const char *token_env;
-  long timeout_ms;
-  long wait_seconds;
-  long poll_ms;
+  long timeout_ms;   /* -1: the library's default */
+  long wait_seconds; /* -1: no --wait */
+  long poll_ms;      /* -1: the library's default */
   int json;
   int quiet;
 };
 
-static void usage(FILE *to) {
-  fprintf(to,
-          "usage: teamsop-get (--chat ID | --team ID) --operation ID [options]\n"
-          "       teamsop-get --location LOCATION [options]\n"
-          "\n"
-          "options:\n"
-          "  --base-url URL     Graph base URL (default https://graph.microsoft.com/beta;\n"
-          "                     http:// only for loopback hosts)\n"
-          "  --cloud NAME       global, usgov, usgovdod or china\n"
-          "  --timeout MS       bound on each request, retries included (default 30000)\n"
-          "  --select FIELDS    OData $select, e.g. status,error\n"
-          "  --ca-file PEM      extra trusted CA certificates\n"
-          "  --wait SECONDS     poll until the operation succeeds or fails; progress on stderr\n"
-          "  --poll-ms MS       first pause between polls with --wait (default 1000)\n"
-          "  --json             print the operation's JSON body instead of a table\n"
-          "  --quiet            with --wait, no progress lines\n"
-          "  --token-env NAME   environment variable holding the token (default TEAMSOP_TOKEN)\n"
-          "  --version, --help\n"
-          "\n"
-          "exit status: 0 ok; 1-12 the teamsop_result of the failure; 20 the operation\n"
-          "failed (--wait); 64 usage error.\n");
+/* ------------------------------------------------------------ usage errors */
+
+/* A usage error: one line saying what is wrong, one line saying where help is. */
+static int usage_error(const char *format, const char *detail) {
+  fprintf(stderr, PROGRAM ": ");
+  fprintf(stderr, format, detail);
+  fprintf(stderr, "\nTry '" PROGRAM " --help'.\n");
+  return EXIT_USAGE;
 }
 
 static int parse_long(const char *text, long min, long max, long *out) {
@@ -75,108 +69,442 @@ static int parse_long(const char *text, long min, long max, long *out) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- options */
+
+/* What applying an option asks of the parser. */
+enum apply_result {
+  APPLY_OK,
+  APPLY_USAGE_ERROR, /* the message is printed: exit EXIT_USAGE */
+  APPLY_EXIT_OK      /* --help or --version printed: exit 0 */
+};
+
+struct option_spec {
+  const char *long_name;  /* without the leading "--" */
+  char short_name;        /* 0: none */
+  const char *value_name; /* NULL: a flag, which takes no value */
+  const char *help;       /* lines of the OPTIONS section, without indentation */
+  enum apply_result (*apply)(struct options *o, const char *value);
+};
+
+static enum apply_result usage_error_apply(const char *format, const char *detail) {
+  usage_error(format, detail);
+  return APPLY_USAGE_ERROR;
+}
+
+static enum apply_result set_chat(struct options *o, const char *v) {
+  o->chat = v;
+  return APPLY_OK;
+}
+static enum apply_result set_team(struct options *o, const char *v) {
+  o->team = v;
+  return APPLY_OK;
+}
+static enum apply_result set_operation(struct options *o, const char *v) {
+  o->operation = v;
+  return APPLY_OK;
+}
+static enum apply_result set_location(struct options *o, const char *v) {
+  o->location = v;
+  return APPLY_OK;
+}
+static enum apply_result set_base_url(struct options *o, const char *v) {
+  o->base_url = v;
+  return APPLY_OK;
+}
+static enum apply_result set_cloud(struct options *o, const char *v) {
+  o->cloud = v;
+  return APPLY_OK;
+}
+static enum apply_result set_select(struct options *o, const char *v) {
+  o->select = v;
+  return APPLY_OK;
+}
+static enum apply_result set_ca_file(struct options *o, const char *v) {
+  o->ca_file = v;
+  return APPLY_OK;
+}
+static enum apply_result set_token_env(struct options *o, const char *v) {
+  o->token_env = v;
+  return APPLY_OK;
+}
+static enum apply_result set_timeout(struct options *o, const char *v) {
+  if (parse_long(v, 1, UINT32_MAX, &o->timeout_ms) != 0) {
+    return usage_error_apply("--timeout takes milliseconds, 1 to 4294967295, not '%s'", v);
+  }
+  return APPLY_OK;
+}
+static enum apply_result set_wait(struct options *o, const char *v) {
+  if (parse_long(v, 1, UINT32_MAX / 1000, &o->wait_seconds) != 0) {
+    return usage_error_apply("--wait takes seconds, 1 to 4294967, not '%s'", v);
+  }
+  return APPLY_OK;
+}
+static enum apply_result set_poll_ms(struct options *o, const char *v) {
+  if (parse_long(v, 1, UINT32_MAX, &o->poll_ms) != 0) {
+    return usage_error_apply("--poll-ms takes milliseconds, 1 to 4294967295, not '%s'", v);
+  }
+  return APPLY_OK;
+}
+static enum apply_result set_json(struct options *o, const char *v) {
+  (void)v;
+  o->json = 1;
+  return APPLY_OK;
+}
+static enum apply_result set_quiet(struct options *o, const char *v) {
+  (void)v;
+  o->quiet = 1;
+  return APPLY_OK;
+}
+static enum apply_result show_help(struct options *o, const char *v);
+static enum apply_result show_version(struct options *o, const char *v) {
+  (void)o;
+  (void)v;
+  printf(PROGRAM " (libteamsop %s)\n", teamsop_version());
+  return APPLY_EXIT_OK;
+}
+
+static const struct option_spec option_table[] = {
+    {"chat", 0, "ID", "the chat whose operation to GET (with --operation)", set_chat},
+    {"team", 0, "ID", "the team whose operation to GET (with --operation)", set_team},
+    {"operation", 0, "ID", "the operation's id", set_operation},
+    {"location", 0, "LOCATION",
+     "the Location header of Graph's 202 Accepted answer, relative\n"
+     "(/teams('ID')/operations('OP'), /chats/ID/operations/OP) or absolute\n"
+     "on the configured host",
+     set_location},
+    {"wait", 0, "SECONDS",
+     "with --location: poll until the operation succeeds or fails, at most\n"
+     "SECONDS (1 to 4294967); one progress line per poll on stderr",
+     set_wait},
+    {"poll-ms", 0, "MS",
+     "the first pause between polls with --wait (default 1000), doubling up\n"
+     "to 10 s; Graph's Retry-After wins",
+     set_poll_ms},
+    {"quiet", 0, NULL, "with --wait, no progress lines", set_quiet},
+    {"json", 0, NULL,
+     "print the operation's JSON body as Graph sent it instead of a table;\n"
+     "on a failed call, print a JSON error object (see EXIT STATUS)",
+     set_json},
+    {"select", 0, "FIELDS", "OData $select: only these properties, e.g. status,error", set_select},
+    {"base-url", 0, "URL",
+     "Graph's base URL (default: TEAMSOP_BASE_URL, else the cloud's);\n"
+     "https://, or http:// for a loopback host only",
+     set_base_url},
+    {"cloud", 0, "NAME", "global (default), usgov, usgovdod or china", set_cloud},
+    {"timeout", 0, "MS", "bound on each request, retries included (default 30000)", set_timeout},
+    {"ca-file", 0, "PEM", "extra trusted CA certificates (a TLS-inspecting proxy's)", set_ca_file},
+    {"token-env", 0, "NAME", "the environment variable holding the token (default TEAMSOP_TOKEN)",
+     set_token_env},
+    {"version", 0, NULL, "print the version of teamsop-get's libteamsop and exit", show_version},
+    {"help", 'h', NULL, "print this manual and exit", show_help},
+};
+#define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
+
+static const struct option_spec *find_long(const char *name, size_t len) {
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    if (strlen(option_table[i].long_name) == len &&
+        strncmp(option_table[i].long_name, name, len) == 0) {
+      return &option_table[i];
+    }
+  }
+  return NULL;
+}
+
+static const struct option_spec *find_short(char name) {
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    if (option_table[i].short_name != 0 && option_table[i].short_name == name) {
+      return &option_table[i];
+    }
+  }
+  return NULL;
+}
+
+/* Prints a block of lines, each indented by `indent` spaces. */
+static void print_indented(const char *text, int indent) {
+  while (*text != '\0') {
+    const char *end = strchr(text, '\n');
+    size_t len = end != NULL ? (size_t)(end - text) : strlen(text);
+    printf("%*s%.*s\n", indent, "", (int)len, text);
+    text += len + (end != NULL);
+  }
+}
+
+static enum apply_result show_help(struct options *o, const char *v) {
+  (void)o;
+  (void)v;
+  printf("NAME\n"
+         "    " PROGRAM " - fetch, or wait for, a Microsoft Teams async operation\n"
+         "\n"
+         "SYNOPSIS\n"
+         "    " PROGRAM " (--chat ID | --team ID) --operation ID [OPTION...]\n"
+         "    " PROGRAM " --location LOCATION [--wait SECONDS] [OPTION...]\n"
+         "\n"
+         "DESCRIPTION\n"
+         "    Reads a teamsAsyncOperation from Microsoft Graph through libteamsop: one GET\n"
+         "    by chat or team and operation id, or by the Location of the 202 Accepted\n"
+         "    answer that started it; with --wait, polls that Location until the\n"
+         "    operation succeeds or fails. Prints the operation on stdout, as a table or\n"
+         "    (--json) as Graph's JSON body; errors, and --wait's progress, go to stderr.\n"
+         "    Answers 429, 503 and 504 are retried (3 times, after Retry-After when Graph\n"
+         "    sends it). The token is read from the environment only.\n"
+         "\n"
+         "OPTIONS\n");
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    const struct option_spec *spec = &option_table[i];
+    char names[64];
+    if (spec->short_name != 0) {
+      snprintf(names, sizeof names, "-%c, --%s%s%s", spec->short_name, spec->long_name,
+               spec->value_name != NULL ? " " : "",
+               spec->value_name != NULL ? spec->value_name : "");
+    } else {
+      snprintf(names, sizeof names, "--%s%s%s", spec->long_name,
+               spec->value_name != NULL ? " " : "",
+               spec->value_name != NULL ? spec->value_name : "");
+    }
+    printf("    %s\n", names);
+    print_indented(spec->help, 8);
+  }
+  printf("    A value may also follow an equals sign: --wait=300.\n"
+         "\n"
+         "ENVIRONMENT\n"
+         "    TEAMSOP_TOKEN\n"
+         "        the OAuth access token for Microsoft Graph (required; --token-env names\n"
+         "        another variable). It is never printed.\n"
+         "    TEAMSOP_BASE_URL\n"
+         "        the base URL when neither --base-url nor --cloud is given, e.g. the\n"
+         "        emulator's http://127.0.0.1:PORT/beta\n"
+         "    HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY\n"
+         "        proxies, read as curl reads them\n"
+         "    SSL_CERT_FILE, SSL_CERT_DIR\n"
+         "        trusted roots instead of the system's\n"
+         "\n"
+         "EXIT STATUS\n"
+         "    0    the operation was read and has not failed: succeeded, or (without\n"
+         "         --wait) still notStarted or inProgress; read its status\n");
+  printf("    1-12 the call failed; the status is its teamsop_result:\n");
+  /* The names from the library itself, in two columns: 1-6 and 7-12. */
+  _Static_assert(TEAMSOP_ERR_INTERNAL == 12, "the results are 1 to 12");
+  for (uint32_t r = 1; r <= 6; r++) {
+    printf("        %2u %-30s %2u %s\n", (unsigned)r, teamsop_result_str(r), (unsigned)(r + 6),
+           teamsop_result_str(r + 6));
+  }
+  printf("    %-4d the operation was read and its status is failed, with or without\n"
+         "         --wait: the exit status never reports success for a failed operation\n"
+         "    %-4d usage error: an unknown option, a bad value, no token\n"
+         "    After a failed call (1 to 12), stderr says why, with Graph's code and the\n"
+         "    request ids support asks for; with --json, stdout has the same as one JSON\n"
+         "    object: {\"error\": {\"result\", \"message\", \"httpStatus\", \"graphCode\",\n"
+         "    \"requestId\", \"clientRequestId\"}}, null for what is absent.\n"
+         "\n"
+         "EXAMPLES\n"
+         "    export TEAMSOP_TOKEN=\"$(az account get-access-token \\\n"
+         "        --resource https://graph.microsoft.com --query accessToken -o tsv)\"\n"
+         "    " PROGRAM " --chat '19:...@thread.v2' --operation '...'\n"
+         "    " PROGRAM " --location \"/teams('...')/operations('...')\" --wait 300\n"
+         "    " PROGRAM " --team ID --operation OP --json --select status,error\n",
+         EXIT_OPERATION_FAILED, EXIT_USAGE);
+  return APPLY_EXIT_OK;
+}
+
+/* Applies one option, taking its value from `attached` (after "=" or after the
+ * short letter) or from the next argument. Returns -1 for a usage error, 1 to
+ * exit 0 at once, 0 to go on; *i moves past a value taken from the next argument. */
+static int take_option(const struct option_spec *spec, const char *shown, const char *attached,
+                       int argc, char **argv, int *i, struct options *o) {
+  const char *value = NULL;
+  if (spec->value_name == NULL) {
+    if (attached != NULL) {
+      usage_error("%s takes no value", shown);
+      return -1;
+    }
+  } else if (attached != NULL) {
+    value = attached;
+  } else if (*i + 1 < argc) {
+    value = argv[++*i];
+  } else {
+    usage_error("%s needs a value", shown);
+    return -1;
+  }
+  switch (spec->apply(o, value)) {
+  case APPLY_OK:
+    return 0;
+  case APPLY_EXIT_OK:
+    return 1;
+  case APPLY_USAGE_ERROR:
+    break;
+  }
+  return -1;
+}
+
+/* Reads the command line into *o. Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o) {
   memset(o, 0, sizeof *o);
   o->token_env = "TEAMSOP_TOKEN";
   o->timeout_ms = -1;
   o->wait_seconds = -1;
   o->poll_ms = -1;
+  if (argc < 2) {
+    fprintf(stderr, "usage: " PROGRAM " (--chat ID | --team ID) --operation ID [OPTION...]\n"
+                    "       " PROGRAM " --location LOCATION [--wait SECONDS] [OPTION...]\n"
+                    "Try '" PROGRAM " --help'.\n");
+    return EXIT_USAGE;
+  }
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
-    const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
-    int takes_value = 1;
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      usage(stdout);
-      exit(0);
-    } else if (strcmp(arg, "--version") == 0) {
-      printf("teamsop-get (libteamsop %s)\n", teamsop_version());
-      exit(0);
-    } else if (strcmp(arg, "--json") == 0) {
-      o->json = 1;
-      takes_value = 0;
-    } else if (strcmp(arg, "--quiet") == 0) {
-      o->quiet = 1;
-      takes_value = 0;
-    } else if (value == NULL) {
-      fprintf(stderr, "teamsop-get: %s needs a value (or is unknown)\n", arg);
-      return -1;
-    } else if (strcmp(arg, "--chat") == 0) {
-      o->chat = value;
-    } else if (strcmp(arg, "--team") == 0) {
-      o->team = value;
-    } else if (strcmp(arg, "--operation") == 0) {
-      o->operation = value;
-    } else if (strcmp(arg, "--location") == 0) {
-      o->location = value;
-    } else if (strcmp(arg, "--base-url") == 0) {
-      o->base_url = value;
-    } else if (strcmp(arg, "--cloud") == 0) {
-      o->cloud = value;
-    } else if (strcmp(arg, "--select") == 0) {
-      o->select = value;
-    } else if (strcmp(arg, "--ca-file") == 0) {
-      o->ca_file = value;
-    } else if (strcmp(arg, "--token-env") == 0) {
-      o->token_env = value;
-    } else if (strcmp(arg, "--timeout") == 0) {
-      if (parse_long(value, 1, UINT32_MAX, &o->timeout_ms) != 0) {
-        fprintf(stderr, "teamsop-get: --timeout takes milliseconds, 1 to 4294967295\n");
-        return -1;
+    int r = 0;
+    if (strncmp(arg, "--", 2) == 0 && arg[2] != '\0') {
+      const char *name = arg + 2;
+      const char *eq = strchr(name, '=');
+      size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+      const struct option_spec *spec = find_long(name, len);
+      char shown[80];
+      snprintf(shown, sizeof shown, "--%.*s", (int)(len < 64 ? len : 64), name);
+      if (spec == NULL) {
+        return usage_error("unknown option %s", shown);
       }
-    } else if (strcmp(arg, "--wait") == 0) {
-      if (parse_long(value, 1, UINT32_MAX / 1000, &o->wait_seconds) != 0) {
-        fprintf(stderr, "teamsop-get: --wait takes seconds, 1 to 4294967\n");
-        return -1;
-      }
-    } else if (strcmp(arg, "--poll-ms") == 0) {
-      if (parse_long(value, 1, UINT32_MAX, &o->poll_ms) != 0) {
-        fprintf(stderr, "teamsop-get: --poll-ms takes milliseconds, 1 to 4294967295\n");
-        return -1;
+      r = take_option(spec, shown, eq != NULL ? eq + 1 : NULL, argc, argv, &i, o);
+    } else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-') {
+      /* Short options, which may be grouped (-hq); a value may follow attached. */
+      for (const char *p = arg + 1; *p != '\0' && r == 0; p++) {
+        const struct option_spec *spec = find_short(*p);
+        char shown[3] = {'-', *p, '\0'};
+        if (spec == NULL) {
+          return usage_error("unknown option %s", shown);
+        }
+        const char *attached = spec->value_name != NULL && p[1] != '\0' ? p + 1 : NULL;
+        r = take_option(spec, shown, attached, argc, argv, &i, o);
+        if (attached != NULL) {
+          break;
+        }
       }
     } else {
-      fprintf(stderr, "teamsop-get: unknown option %s\n", arg);
-      return -1;
+      return usage_error("unexpected argument '%s' (every argument is an option)", arg);
     }
-    i += takes_value;
+    if (r != 0) {
+      return r > 0 ? 0 : EXIT_USAGE;
+    }
   }
 
   int by_ids = (o->chat != NULL) + (o->team != NULL);
   if (o->location != NULL) {
     if (by_ids != 0 || o->operation != NULL) {
-      fprintf(stderr, "teamsop-get: --location excludes --chat, --team and --operation\n");
-      return -1;
+      return usage_error("%s", "--location excludes --chat, --team and --operation");
     }
   } else if (by_ids != 1 || o->operation == NULL) {
-    fprintf(stderr, "teamsop-get: give --chat or --team with --operation, or --location\n");
-    return -1;
+    return usage_error("%s", "give --chat or --team with --operation, or --location");
   }
   if (o->wait_seconds > 0 && o->location == NULL) {
-    fprintf(stderr, "teamsop-get: --wait needs --location (the Location of a 202 answer)\n");
-    return -1;
+    return usage_error("%s", "--wait needs --location (the Location of a 202 answer)");
   }
-  return 0;
+  return -1;
 }
 
-/* Prints why the last call failed, with what support would ask for. */
-static int report_failure(const char *what, teamsop_result result) {
-  fprintf(stderr, "teamsop-get: %s failed: %s: %s\n", what, teamsop_result_str(result),
-          teamsop_last_error_message());
-  if (teamsop_last_http_status() != 0) {
-    fprintf(stderr, "  http status:       %d\n", (int)teamsop_last_http_status());
+/* --------------------------------------------------------------- output */
+
+static const char *or_dash(const char *text) { return text != NULL ? text : "-"; }
+
+/* Writes `text` as a JSON string: quotes, backslashes and control characters
+ * escaped, valid UTF-8 copied, and each byte of an invalid UTF-8 sequence written
+ * as U+FFFD, so that the output is valid JSON whatever the bytes; NULL as null. */
+static void print_json_string(const char *text) {
+  if (text == NULL) {
+    fputs("null", stdout);
+    return;
   }
-  if (teamsop_last_graph_code() != NULL) {
-    fprintf(stderr, "  graph code:        %s\n", teamsop_last_graph_code());
+  const unsigned char *s = (const unsigned char *)text;
+  putchar('"');
+  while (*s != '\0') {
+    unsigned char c = *s;
+    if (c == '"' || c == '\\') {
+      printf("\\%c", c);
+      s++;
+    } else if (c == '\n') {
+      fputs("\\n", stdout);
+      s++;
+    } else if (c == '\r') {
+      fputs("\\r", stdout);
+      s++;
+    } else if (c == '\t') {
+      fputs("\\t", stdout);
+      s++;
+    } else if (c < 0x20 || c == 0x7f) {
+      printf("\\u%04x", c);
+      s++;
+    } else if (c < 0x80) {
+      putchar(c);
+      s++;
+    } else {
+      /* The length of a well-formed UTF-8 sequence starting at s, or 0. */
+      size_t n = 0;
+      unsigned char lo = 0x80, hi = 0xbf;
+      if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80; /* no overlong forms */
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+      }
+      bool ok = n != 0 && s[1] >= lo && s[1] <= hi;
+      for (size_t k = 2; ok && k < n; k++) {
+        ok = s[k] >= 0x80 && s[k] <= 0xbf;
+      }
+      if (ok) {
+        fwrite(s, 1, n, stdout);
+        s += n;
+      } else {
+        fputs("\\ufffd", stdout);
+        s++;
+      }
+    }
   }
-  if (teamsop_last_request_id() != NULL) {
-    fprintf(stderr, "  request-id:        %s\n", teamsop_last_request_id());
+  putchar('"');
+}
+
+/* Says why the last call failed, with what support would ask for: on stderr, and
+ * with --json as a JSON object on stdout too. Returns the exit status. */
+static int report_failure(const char *what, teamsop_result result, int json) {
+  const char *message = teamsop_last_error_message();
+  int32_t http_status = teamsop_last_http_status();
+  const char *graph_code = teamsop_last_graph_code();
+  const char *request_id = teamsop_last_request_id();
+  const char *client_request_id = teamsop_last_client_request_id();
+  fprintf(stderr, PROGRAM ": %s failed: %s: %s\n", what, teamsop_result_str(result), message);
+  if (http_status != 0) {
+    fprintf(stderr, "  http status:       %d\n", (int)http_status);
   }
-  if (teamsop_last_client_request_id() != NULL) {
-    fprintf(stderr, "  client-request-id: %s\n", teamsop_last_client_request_id());
+  if (graph_code != NULL) {
+    fprintf(stderr, "  graph code:        %s\n", graph_code);
+  }
+  if (request_id != NULL) {
+    fprintf(stderr, "  request-id:        %s\n", request_id);
+  }
+  if (client_request_id != NULL) {
+    fprintf(stderr, "  client-request-id: %s\n", client_request_id);
+  }
+  if (json) {
+    fputs("{\"error\":{\"result\":", stdout);
+    print_json_string(teamsop_result_str(result));
+    fputs(",\"message\":", stdout);
+    print_json_string(message);
+    if (http_status != 0) {
+      printf(",\"httpStatus\":%d", (int)http_status);
+    } else {
+      fputs(",\"httpStatus\":null", stdout);
+    }
+    fputs(",\"graphCode\":", stdout);
+    print_json_string(graph_code);
+    fputs(",\"requestId\":", stdout);
+    print_json_string(request_id);
+    fputs(",\"clientRequestId\":", stdout);
+    print_json_string(client_request_id);
+    fputs("}}\n", stdout);
   }
   return (int)result;
 }
-
-static const char *or_dash(const char *text) { return text != NULL ? text : "-"; }
 
 static void print_time(const char *label, const char *text, int64_t unix_ms) {
   if (text == NULL) {
@@ -214,6 +542,8 @@ static void print_table(const teamsop_operation *op) {
   }
 }
 
+/* -------------------------------------------------------------- waiting */
+
 static double seconds_since(const struct timespec *start) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -238,8 +568,17 @@ static bool on_poll(const teamsop_operation *current, void *user_data) {
   return true;
 }
 
+/* ---------------------------------------------------------- the client */
+
+/* Applies the options to the client; returns 0 or the exit status. The base URL:
+ * --base-url, else --cloud's, else TEAMSOP_BASE_URL, else the library's default. */
 static int configure(teamsop_client *client, const struct options *o) {
   teamsop_result r = TEAMSOP_OK;
+  const char *base_url = o->base_url;
+  if (base_url == NULL && o->cloud == NULL) {
+    const char *from_env = getenv("TEAMSOP_BASE_URL");
+    base_url = from_env != NULL && from_env[0] != '\0' ? from_env : NULL;
+  }
   if (o->cloud != NULL) {
     static const struct {
       const char *name;
@@ -253,92 +592,91 @@ static int configure(teamsop_client *client, const struct options *o) {
       i++;
     }
     if (i == sizeof clouds / sizeof clouds[0]) {
-      fprintf(stderr, "teamsop-get: unknown cloud %s (global, usgov, usgovdod, china)\n", o->cloud);
-      return EXIT_USAGE;
+      return usage_error("unknown cloud '%s' (global, usgov, usgovdod or china)", o->cloud);
     }
     if ((r = teamsop_client_set_cloud(client, clouds[i].cloud)) != TEAMSOP_OK) {
-      return report_failure("--cloud", r);
+      return report_failure("--cloud", r, o->json);
     }
   }
-  if (o->base_url != NULL && (r = teamsop_client_set_base_url(client, o->base_url)) != TEAMSOP_OK) {
-    return report_failure("--base-url", r);
+  if (base_url != NULL && (r = teamsop_client_set_base_url(client, base_url)) != TEAMSOP_OK) {
+    return report_failure(o->base_url != NULL ? "--base-url" : "TEAMSOP_BASE_URL", r, o->json);
   }
   if (o->timeout_ms > 0 &&
       (r = teamsop_client_set_timeout_ms(client, (uint32_t)o->timeout_ms)) != TEAMSOP_OK) {
-    return report_failure("--timeout", r);
+    return report_failure("--timeout", r, o->json);
   }
   if (o->poll_ms > 0 &&
       (r = teamsop_client_set_poll_interval_ms(client, (uint32_t)o->poll_ms)) != TEAMSOP_OK) {
-    return report_failure("--poll-ms", r);
+    return report_failure("--poll-ms", r, o->json);
   }
   if (o->select != NULL && (r = teamsop_client_set_select(client, o->select)) != TEAMSOP_OK) {
-    return report_failure("--select", r);
+    return report_failure("--select", r, o->json);
   }
   if (o->ca_file != NULL && (r = teamsop_client_set_ca_file(client, o->ca_file)) != TEAMSOP_OK) {
-    return report_failure("--ca-file", r);
+    return report_failure("--ca-file", r, o->json);
   }
   return 0;
 }
 
+/* Fetches or waits for the operation the options name, prints it, and returns
+ * the exit status. */
+static int fetch_and_print(const teamsop_client *client, const struct options *o) {
+  teamsop_operation *op = NULL;
+  teamsop_result r;
+  const char *what;
+  struct progress progress = {.quiet = o->quiet, .polls = 0};
+  if (o->wait_seconds > 0) {
+    what = "waiting";
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    r = teamsop_wait(client, o->location, (uint32_t)(o->wait_seconds * 1000), on_poll, &progress,
+                     &op);
+  } else if (o->location != NULL) {
+    what = "GET location";
+    r = teamsop_get_location(client, o->location, &op);
+  } else if (o->chat != NULL) {
+    what = "GET chat operation";
+    r = teamsop_get(client, o->chat, o->operation, &op);
+  } else {
+    what = "GET team operation";
+    r = teamsop_get_team_operation(client, o->team, o->operation, &op);
+  }
+  if (r != TEAMSOP_OK) {
+    return report_failure(what, r, o->json);
+  }
+
+  if (o->json) {
+    printf("%s\n", teamsop_operation_json(op));
+  } else {
+    print_table(op);
+  }
+  if (o->wait_seconds > 0 && !o->quiet) {
+    fprintf(stderr, "[%6.1fs] done after %d poll(s): %s\n", seconds_since(&progress.start),
+            progress.polls, or_dash(teamsop_operation_status_str(op)));
+  }
+  int status = teamsop_operation_status(op) == TEAMSOP_STATUS_FAILED ? EXIT_OPERATION_FAILED : 0;
+  teamsop_free(op);
+  return status;
+}
+
 int main(int argc, char **argv) {
   struct options o;
-  if (parse_args(argc, argv, &o) != 0) {
-    usage(stderr);
-    return EXIT_USAGE;
+  int status = parse_args(argc, argv, &o);
+  if (status >= 0) {
+    return status;
   }
   const char *token = getenv(o.token_env);
   if (token == NULL || token[0] == '\0') {
-    fprintf(stderr, "teamsop-get: set the access token in the environment variable %s\n",
-            o.token_env);
-    return EXIT_USAGE;
+    return usage_error("set the access token in the environment variable %s", o.token_env);
   }
 
   teamsop_client *client = teamsop_client_new(token);
   if (client == NULL) {
-    return report_failure("creating the client", TEAMSOP_ERR_INVALID_ARGUMENT);
+    return report_failure("creating the client", TEAMSOP_ERR_INVALID_ARGUMENT, o.json);
   }
-  int status = configure(client, &o);
-  if (status != 0) {
-    teamsop_client_free(client);
-    return status;
+  status = configure(client, &o);
+  if (status == 0) {
+    status = fetch_and_print(client, &o);
   }
-
-  teamsop_operation *op = NULL;
-  teamsop_result r;
-  const char *what;
-  struct progress progress = {.quiet = o.quiet, .polls = 0};
-  if (o.wait_seconds > 0) {
-    what = "waiting";
-    clock_gettime(CLOCK_MONOTONIC, &progress.start);
-    r = teamsop_wait(client, o.location, (uint32_t)(o.wait_seconds * 1000), on_poll, &progress, &op);
-  } else if (o.location != NULL) {
-    what = "GET location";
-    r = teamsop_get_location(client, o.location, &op);
-  } else if (o.chat != NULL) {
-    what = "GET chat operation";
-    r = teamsop_get(client, o.chat, o.operation, &op);
-  } else {
-    what = "GET team operation";
-    r = teamsop_get_team_operation(client, o.team, o.operation, &op);
-  }
-
-  if (r != TEAMSOP_OK) {
-    status = report_failure(what, r);
-  } else {
-    if (o.json) {
-      printf("%s\n", teamsop_operation_json(op));
-    } else {
-      print_table(op);
-    }
-    if (o.wait_seconds > 0 && !o.quiet) {
-      fprintf(stderr, "[%6.1fs] done after %d poll(s): %s\n", seconds_since(&progress.start),
-              progress.polls, or_dash(teamsop_operation_status_str(op)));
-    }
-    if (o.wait_seconds > 0 && teamsop_operation_status(op) == TEAMSOP_STATUS_FAILED) {
-      status = EXIT_OPERATION_FAILED;
-    }
-  }
-  teamsop_free(op);
   teamsop_client_free(client);
   return status;
 }

@@ -15,7 +15,7 @@ BENCH_CFLAGS   := -O2 -g -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809
 BENCH_HEADERS  := bench/bench_common.h bench/loop_harness.h bench/teamsop_fields.h \
                   bench/cjson_fields.h include/teamsop.h
 BENCH_PROGS    := teamsop_loop peer_loop parse_bench first_result
-BENCH_RELEASE  := target/release
+BENCH_RELEASE  := $(RELEASE)
 BENCH_DRIVER   := python3 bench/driver.py
 
 .PHONY: bench bench-callgrind bench-smoke bench-release bench-programs-debug \

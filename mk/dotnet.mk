@@ -32,7 +32,9 @@ $(DOTNET_OUT)/TeamsOpGet.exe: $(DOTNET_SRC)/examples/TeamsOpGet.cs $(DOTNET_OUT)
 	$(MCS) $(MCSFLAGS) -target:exe -r:$(DOTNET_OUT)/TeamsOp.dll -out:$@ $<
 
 # The test runner, then the example once: a wait on a scripted Location that goes
-# notStarted -> inProgress -> succeeded (the seed's body), checking its output.
+# notStarted -> inProgress -> succeeded (the seed's body), checking its output;
+# then how the binding finds the library (tests/loading.sh): next to the
+# application without LD_LIBRARY_PATH, and the one-line error when it is nowhere.
 dotnet-test: build $(DOTNET_OUT)/TeamsOpTests.exe $(DOTNET_OUT)/TeamsOpGet.exe
 	scripts/with-emulator.sh --scenarios $(DOTNET_SRC)/tests/scenarios.json -- \
 	  $(DOTNET_RUN) $(DOTNET_OUT)/TeamsOpTests.exe
@@ -60,5 +62,6 @@ dotnet-test: build $(DOTNET_OUT)/TeamsOpTests.exe $(DOTNET_OUT)/TeamsOpGet.exe
 	  { echo "dotnet-test: TeamsOpGet.exe progress lines" >&2; sed 's/^/  | /' $$err >&2; exit 1; }; \
 	test "$$(wc -l <$$err)" -eq 4 || { echo "dotnet-test: TeamsOpGet.exe wrote $$(wc -l <$$err) lines to stderr, expected 4" >&2; exit 1; }; \
 	echo "dotnet-test: TeamsOpGet.exe example output checked"
+	MONO="$(MONO)" $(DOTNET_SRC)/tests/loading.sh $(DOTNET_OUT) $(LIB_SO)
 
 TEST_TARGETS += dotnet-test

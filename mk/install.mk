@@ -1,16 +1,31 @@
-# Installation: the libraries, the headers, a pkg-config file and a CMake package.
+# Installation: the libraries, the headers, a pkg-config file, a CMake package
+# and the command-line tool teamsop-get.
 #
 #   make install   [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib]
-#                  [INCLUDEDIR=$(PREFIX)/include] [PROFILE=release] [NOBUILD=1]
+#                  [INCLUDEDIR=$(PREFIX)/include] [BINDIR=$(PREFIX)/bin]
+#                  [PROFILE=release] [NOBUILD=1] [TOOL_RPATH=...]
+#   make install-build  (same variables) what make install builds first
 #   make uninstall (same variables)
 #   make install-test          tests/install/run.sh: stage an install, build and run
 #                              a C program against it with pkg-config and CMake
 #   make install-native-libs   what rustc says a static link needs (for Libs.private)
 #
-# `make install` runs cargo first (`--release` for PROFILE=release, nothing for
-# debug, `--profile NAME` otherwise); NOBUILD=1 skips that, so that
-# `make install-build && sudo make install NOBUILD=1` leaves target/ yours.
+# `make install` runs install-build first: cargo (`--release` for
+# PROFILE=release, nothing for debug, `--profile NAME` otherwise), then
+# teamsop-get linked against that library (out/install/teamsop-get). NOBUILD=1
+# skips it, so that `make install-build && sudo make install NOBUILD=1` leaves
+# target/ and out/ yours; give both the same PREFIX, LIBDIR and BINDIR (the tool's
+# RUNPATH depends on them: install refuses a tool built for other ones).
+#
+# teamsop-get finds libteamsop.so.0 through a RUNPATH relative to itself,
+# $ORIGIN/<BINDIR to LIBDIR> (for instance $ORIGIN/../lib), so that it runs from a
+# private prefix, a staged tree or a moved one without LD_LIBRARY_PATH. It gets
+# none when LIBDIR is a directory the dynamic loader searches on its own (/lib,
+# /usr/lib, their lib64 and multiarch forms), as distributions require.
+# TOOL_RPATH overrides it (TOOL_RPATH= for none; write $ORIGIN as $$ORIGIN).
+#
 # Installed, under $(DESTDIR):
+#   $(BINDIR)/teamsop-get
 #   $(LIBDIR)/libteamsop.so.MAJOR.MINOR.PATCH  (the crate version; MAJOR is the SONAME's)
 #   $(LIBDIR)/libteamsop.so.MAJOR -> it, $(LIBDIR)/libteamsop.so -> libteamsop.so.MAJOR
 #   $(LIBDIR)/libteamsop.a
@@ -22,6 +37,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
 PROFILE    ?= release
 RUSTC      ?= rustc
 
@@ -44,9 +60,10 @@ TEAMSOP_LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # The same for CMake: pthread is Threads::Threads, libc goes without saying.
 teamsop_empty :=
 teamsop_space := $(teamsop_empty) $(teamsop_empty)
+teamsop_comma := ,
 TEAMSOP_CMAKE_LINK_LIBS := $(subst $(teamsop_space),;,$(strip $(foreach l,$(patsubst -l%,%,$(TEAMSOP_LIBS_PRIVATE)),$(if $(filter pthread,$(l)),Threads::Threads,$(if $(filter c,$(l)),,$(l))))))
 
-TEAMSOP_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+TEAMSOP_TARGET_DIR := $(TARGET_DIR)
 TEAMSOP_CARGO_PROFILE := $(if $(filter release,$(PROFILE)),--release,$(if $(filter debug dev,$(PROFILE)),,--profile $(PROFILE)))
 TEAMSOP_OUT := $(TEAMSOP_TARGET_DIR)/$(if $(filter debug dev,$(PROFILE)),debug,$(PROFILE))
 
@@ -55,10 +72,19 @@ TEAMSOP_OUT := $(TEAMSOP_TARGET_DIR)/$(if $(filter debug dev,$(PROFILE)),debug,$
 # from the library directory.
 TEAMSOP_PC_LIBDIR := $(if $(filter $(PREFIX)/%,$(LIBDIR)),$${exec_prefix}/$(patsubst $(PREFIX)/%,%,$(LIBDIR)),$(LIBDIR))
 TEAMSOP_PC_INCLUDEDIR := $(if $(filter $(PREFIX)/%,$(INCLUDEDIR)),$${prefix}/$(patsubst $(PREFIX)/%,%,$(INCLUDEDIR)),$(INCLUDEDIR))
+# teamsop-get's RUNPATH (see above).
+TEAMSOP_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+TEAMSOP_LOADER_DIRS := /lib /usr/lib /lib64 /usr/lib64 \
+  $(if $(TEAMSOP_MULTIARCH),/lib/$(TEAMSOP_MULTIARCH) /usr/lib/$(TEAMSOP_MULTIARCH))
+TOOL_RPATH ?= $(if $(filter $(TEAMSOP_LOADER_DIRS),$(patsubst %/,%,$(LIBDIR))),,$$ORIGIN/$(shell realpath -m --relative-to="$(BINDIR)" "$(LIBDIR)"))
+TEAMSOP_TOOL := $(BUILD)/install/teamsop-get
+TEAMSOP_TOOL_CFLAGS := -O2 -Wall -Wextra -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude
+
 # Escapes a sed replacement (the separator is |).
 teamsop_sed = $(subst |,\|,$(subst &,\&,$(subst \,\\,$(1))))
 
 TEAMSOP_INSTALLED := \
+  $(BINDIR)/teamsop-get \
   $(LIBDIR)/$(TEAMSOP_REAL) $(LIBDIR)/$(TEAMSOP_SONAME) $(LIBDIR)/libteamsop.so \
   $(LIBDIR)/libteamsop.a $(INCLUDEDIR)/teamsop.h $(INCLUDEDIR)/teamsop.hpp \
   $(LIBDIR)/pkgconfig/teamsop.pc \
@@ -69,10 +95,14 @@ TEAMSOP_INSTALLED := \
 
 install-build:
 	$(CARGO) build --lib $(TEAMSOP_CARGO_PROFILE)
+	@mkdir -p $(dir $(TEAMSOP_TOOL))
+	$(CC) $(TEAMSOP_TOOL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $(TEAMSOP_TOOL) examples-c/teamsop-get.c \
+	  -L$(TEAMSOP_OUT) -lteamsop $(if $(TOOL_RPATH),-Wl$(teamsop_comma)-rpath$(teamsop_comma)'$(TOOL_RPATH)') $(LDFLAGS)
+	@printf '%s\n' '$(TOOL_RPATH)' >$(TEAMSOP_TOOL).rpath
 
 install: $(if $(NOBUILD),,install-build)
-	@for d in "$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)"; do case "$$d" in /*) ;; *) \
-	  echo "install: PREFIX, LIBDIR and INCLUDEDIR must be absolute paths ($$d)" >&2; exit 1;; esac; done
+	@for d in "$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)" "$(BINDIR)"; do case "$$d" in /*) ;; *) \
+	  echo "install: PREFIX, LIBDIR, INCLUDEDIR and BINDIR must be absolute paths ($$d)" >&2; exit 1;; esac; done
 	@test -n "$(TEAMSOP_PATCH)" || { echo "install: no x.y.z version in Cargo.toml ($(TEAMSOP_VERSION))" >&2; exit 1; }
 	@test -f $(TEAMSOP_OUT)/libteamsop.so -a -f $(TEAMSOP_OUT)/libteamsop.a || \
 	  { echo "install: $(TEAMSOP_OUT)/libteamsop.{so,a} are not built" >&2; exit 1; }
@@ -80,8 +110,13 @@ install: $(if $(NOBUILD),,install-build)
 	if [ "$$soname" != "$(TEAMSOP_SONAME)" ]; then \
 	  echo "install: $(TEAMSOP_OUT)/libteamsop.so has SONAME '$$soname', but version $(TEAMSOP_VERSION) wants $(TEAMSOP_SONAME)" >&2; exit 1; \
 	fi
-	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" \
+	@test -x $(TEAMSOP_TOOL) || { echo "install: $(TEAMSOP_TOOL) is not built (make install-build)" >&2; exit 1; }
+	@if [ "$$(cat $(TEAMSOP_TOOL).rpath 2>/dev/null)" != '$(TOOL_RPATH)' ]; then \
+	  echo "install: $(TEAMSOP_TOOL) was built for another LIBDIR or BINDIR (RUNPATH '$$(cat $(TEAMSOP_TOOL).rpath 2>/dev/null)'," \
+	    "here '$(TOOL_RPATH)'): run make install-build with the same variables" >&2; exit 1; fi
+	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(BINDIR)" \
 	  "$(DESTDIR)$(LIBDIR)/pkgconfig" "$(DESTDIR)$(LIBDIR)/cmake/teamsop"
+	install -m 755 $(TEAMSOP_TOOL) "$(DESTDIR)$(BINDIR)/teamsop-get"
 	install -m 755 $(TEAMSOP_OUT)/libteamsop.so "$(DESTDIR)$(LIBDIR)/$(TEAMSOP_REAL)"
 	ln -sfn $(TEAMSOP_REAL) "$(DESTDIR)$(LIBDIR)/$(TEAMSOP_SONAME)"
 	ln -sfn $(TEAMSOP_SONAME) "$(DESTDIR)$(LIBDIR)/libteamsop.so"
@@ -111,6 +146,13 @@ install: $(if $(NOBUILD),,install-build)
 	    packaging/teamsopConfigVersion.cmake.in >"$(DESTDIR)$(LIBDIR)/cmake/teamsop/teamsopConfigVersion.cmake"
 	chmod 644 "$(DESTDIR)$(LIBDIR)/pkgconfig/teamsop.pc" "$(DESTDIR)$(LIBDIR)/cmake/teamsop/"*.cmake
 	@echo "install: libteamsop $(TEAMSOP_VERSION) ($(PROFILE)) in $(DESTDIR)$(PREFIX)"
+	@$(if $(DESTDIR),:,$(TEAMSOP_INSTALL_HINTS))
+
+# After an install onto this machine: what the dynamic loader and pkg-config need
+# to find the library, when they do not already.
+define TEAMSOP_INSTALL_HINTS
+libdir="$(LIBDIR)"; if [ -n "$(filter $(TEAMSOP_LOADER_DIRS),$(patsubst %/,%,$(LIBDIR)))" ]; then :; elif grep -qsFx "$$libdir" /etc/ld.so.conf /etc/ld.so.conf.d/*.conf; then   echo "install: $$libdir is in the dynamic loader's configuration: run 'ldconfig' (as root) so that programs find libteamsop.so.0"; else   echo "install: the dynamic loader does not search $$libdir: link programs with -Wl,-rpath,$$libdir (or set LD_LIBRARY_PATH=$$libdir)"; fi; case ":$$(pkg-config --variable=pc_path pkg-config 2>/dev/null):$${PKG_CONFIG_PATH:-}:" in   *":$$libdir/pkgconfig:"*) ;;   *) echo "install: pkg-config does not search $$libdir/pkgconfig: export PKG_CONFIG_PATH=$$libdir/pkgconfig";; esac
+endef
 
 uninstall:
 	rm -f $(foreach f,$(TEAMSOP_INSTALLED),"$(DESTDIR)$(f)")

@@ -67,9 +67,9 @@ $(BUILD)/soak: tests/c/soak.c tests/c/test_support.h tests/c/check.h include/tea
 $(BUILD)/load: tests/c/load.c tests/c/test_support.h tests/c/check.h include/teamsop.h build | $(BUILD)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(ASAN_DIR)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build
+$(ASAN_DIR)/test_abi: $(C_ABI_SRCS) $(C_TEST_HDRS) build
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
+	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $(C_ABI_SRCS) $(LDLIBS_SO) -lpthread
 
 $(ASAN_DIR)/soak: tests/c/soak.c tests/c/test_support.h tests/c/check.h include/teamsop.h build
 	@mkdir -p $(@D)

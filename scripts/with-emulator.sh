@@ -8,10 +8,31 @@
 #   TEAMSOP_BASE_URL      $TEAMSOP_EMULATOR_URL/beta
 #   TEAMSOP_TOKEN         the token the emulator accepts
 #   TEAMSOP_CA_FILE       the emulator's CA certificate (with --tls)
-# The emulator binary is $TEAMSOP_EMULATOR, or target/debug/teamsop-emulator.
+# The emulator binary is $TEAMSOP_EMULATOR, or teamsop-emulator in the debug
+# directory of cargo's target directory (target/, or CARGO_TARGET_DIR, as cargo
+# says), or in its release directory when only that one is built (`make release`).
 set -euo pipefail
 
-emulator=${TEAMSOP_EMULATOR:-target/debug/teamsop-emulator}
+# cargo's target directory for this repository (see TARGET_DIR in the Makefile).
+cargo_target_dir() {
+  local root dir
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  dir=$("${CARGO:-cargo}" metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" 2>/dev/null |
+    sed -n 's/.*"target_directory":"\([^"\\]*\)".*/\1/p') || true
+  if [ -z "$dir" ]; then
+    dir=${CARGO_TARGET_DIR:-$root/target}
+  fi
+  printf '%s\n' "$dir"
+}
+
+emulator=${TEAMSOP_EMULATOR:-}
+if [ -z "$emulator" ]; then
+  target_dir=$(cargo_target_dir)
+  emulator=$target_dir/debug/teamsop-emulator
+  if [ ! -x "$emulator" ] && [ -x "$target_dir/release/teamsop-emulator" ]; then
+    emulator=$target_dir/release/teamsop-emulator
+  fi
+fi
 token=${TEAMSOP_EMULATOR_TOKEN:-emulator-token}
 args=()
 tls=0
@@ -27,7 +48,7 @@ while [ "$#" -gt 0 ]; do
   esac
 done
 [ "$#" -gt 0 ] || { echo "with-emulator.sh: no command given" >&2; exit 64; }
-[ -x "$emulator" ] || { echo "with-emulator.sh: $emulator is not built" >&2; exit 1; }
+[ -x "$emulator" ] || { echo "with-emulator.sh: $emulator is not built (make build)" >&2; exit 1; }
 
 work=$(mktemp -d)
 if [ "$tls" = 1 ]; then

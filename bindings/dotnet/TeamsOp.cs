@@ -5,7 +5,9 @@
 // 4.6+) and the .NET SDK (.NET 6+). It uses DllImport (not LibraryImport), so the
 // same code runs on Mono, .NET Framework and .NET 6+. The native library is
 // loaded by the name "teamsop" (libteamsop.so on Linux); see README.md for how a
-// project ships or finds it.
+// project ships or finds it. LibraryLoader makes sure it is there before the
+// first call, and turns its absence into one DllNotFoundException that says
+// where it was looked for.
 //
 // Marshalling rules kept here, once for all:
 // - Strings go in as NUL-terminated UTF-8 byte arrays built by Utf8.ToNative
@@ -21,6 +23,8 @@
 //   callback catches everything and rethrows after the native call returned.
 
 using System;
+using System.IO;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -531,10 +535,12 @@ namespace TeamsOp
         /// <param name="accessToken">The bearer token (copied), or null to set one later. It is sent only to the configured Graph host and never appears in any message.</param>
         /// <exception cref="ArgumentException">The token holds U+0000 or a lone surrogate.</exception>
         /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: an empty token, or one with characters an HTTP header cannot carry.</exception>
+        /// <exception cref="DllNotFoundException">libteamsop could not be loaded; the message says where it was looked for.</exception>
         public TeamsOpClient(string accessToken)
         {
             byte[] token = accessToken == null ? null : Utf8.ToNative(accessToken, "accessToken");
-            ClientHandle created = NativeMethods.teamsop_client_new(token);
+            LibraryLoader.EnsureLoaded();
+            ClientHandle created = NewHandle(token);
             if (created.IsInvalid)
             {
                 TeamsOpException error = TeamsOpException.FromLastError(Result.InvalidArgument);
@@ -544,17 +550,53 @@ namespace TeamsOp
             handle = created;
         }
 
+        // The first calls into the library are each in a method of their own, called
+        // after LibraryLoader.EnsureLoaded: Mono looks a DllImport up when it compiles
+        // the method that calls it, and remembers a failure (see LibraryLoader).
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static ClientHandle NewHandle(byte[] token)
+        {
+            return NativeMethods.teamsop_client_new(token);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static string VersionLoaded()
+        {
+            return Utf8.FromNative(NativeMethods.teamsop_version());
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static string ResultNameLoaded(Result result)
+        {
+            return Utf8.FromNative(NativeMethods.teamsop_result_str(unchecked((uint)result)));
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static TeamsOperation ParseLoaded(byte[] buffer, int length)
+        {
+            OperationHandle result;
+            Result r = NativeMethods.teamsop_parse(buffer, new UIntPtr((uint)length), out result);
+            return Take(r, result);
+        }
+
         /// <summary>The native library's version, <c>"MAJOR.MINOR.PATCH"</c>. Thread-safe.</summary>
+        /// <exception cref="DllNotFoundException">libteamsop could not be loaded; the message says where it was looked for.</exception>
         public static string Version
         {
-            get { return Utf8.FromNative(NativeMethods.teamsop_version()); }
+            get
+            {
+                LibraryLoader.EnsureLoaded();
+                return VersionLoaded();
+            }
         }
 
         /// <summary>The C name of a result, e.g. <c>"TEAMSOP_ERR_NOT_FOUND"</c>; <c>"TEAMSOP_ERR_UNKNOWN"</c> for a value that is not a result. Thread-safe.</summary>
         /// <param name="result">Any value.</param>
+        /// <exception cref="DllNotFoundException">libteamsop could not be loaded; the message says where it was looked for.</exception>
         public static string ResultName(Result result)
         {
-            return Utf8.FromNative(NativeMethods.teamsop_result_str(unchecked((uint)result)));
+            LibraryLoader.EnsureLoaded();
+            return ResultNameLoaded(result);
         }
 
         /// <summary>Sets the bearer token for requests that start after this call (copied), or clears it with null.</summary>
@@ -839,9 +881,8 @@ namespace TeamsOp
             // An empty array may reach C as NULL, which is another error: pass a real
             // buffer with a length of 0.
             byte[] buffer = json.Length == 0 ? new byte[1] : json;
-            OperationHandle result;
-            Result r = NativeMethods.teamsop_parse(buffer, new UIntPtr((uint)json.Length), out result);
-            return Take(r, result);
+            LibraryLoader.EnsureLoaded();
+            return ParseLoaded(buffer, json.Length);
         }
 
         /// <summary>Frees the native client (<c>teamsop_client_free</c>) once no call is using it; operations obtained from it stay valid. Safe to call more than once; later calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -1026,6 +1067,201 @@ namespace TeamsOp
             return Encoding.UTF8.GetString(bytes);
 #endif
         }
+    }
+
+    /// <summary>
+    /// Loads libteamsop before the first call into it, or says in one sentence why it
+    /// could not. Every public entry point into native code (the client's
+    /// constructor, <see cref="TeamsOpClient.Version"/>, <see cref="TeamsOpClient.ResultName"/>,
+    /// <see cref="TeamsOpClient.Parse(byte[])"/>) calls <see cref="EnsureLoaded"/> first;
+    /// every other native call needs an object that only exists once it has succeeded.
+    /// </summary>
+    /// <remarks>
+    /// On Mono and .NET Framework on Linux, the runtime looks for the name the dllmap
+    /// gives (<c>libteamsop.so.0</c>, in TeamsOp.dll.config) or else
+    /// <c>libteamsop.so</c>, next to the assembly and then through dlopen; but a build
+    /// tree has only <c>libteamsop.so</c>, and an installed runtime package only
+    /// <c>libteamsop.so.0</c>. So on Linux (glibc), this dlopens, through libdl,
+    /// whichever of the two sits next to TeamsOp.dll or the application, or else
+    /// whichever the dynamic loader finds (LD_LIBRARY_PATH, the ldconfig cache):
+    /// glibc then answers the runtime's own dlopen of either name with the library
+    /// already loaded (by path, or by its SONAME <c>libteamsop.so.0</c>). Then it
+    /// asks the runtime to look the library up its own way (a dllmap of the
+    /// application's may know better), which is all it does elsewhere and on .NET 6+.
+    /// Mono looks a DllImport up when it compiles the method that calls it and
+    /// remembers a failure: the first native calls are therefore made from methods
+    /// of their own, compiled after this has run. A failure of the dlopen probes is
+    /// not remembered (a later call looks again); one of the runtime's is, by Mono.
+    /// </remarks>
+    internal static class LibraryLoader
+    {
+        private const string SoName = "libteamsop.so.0";
+        private const string DevName = "libteamsop.so";
+        private const int RtldNow = 2;
+        private static readonly object Gate = new object();
+        private static volatile bool loaded;
+
+        /// <summary>Returns once libteamsop is loaded; throws DllNotFoundException otherwise. Thread-safe.</summary>
+        internal static void EnsureLoaded()
+        {
+            if (loaded)
+            {
+                return;
+            }
+            lock (Gate)
+            {
+                if (loaded)
+                {
+                    return;
+                }
+                string[] directories = Directories();
+                string preloaded = null, failedFile = null, failedWhy = null;
+#if !NETCOREAPP
+                preloaded = Preload(directories, out failedFile, out failedWhy);
+#endif
+                // The runtime's own lookup, which now finds what was preloaded.
+                try
+                {
+                    CallVersion();
+                }
+                catch (DllNotFoundException e)
+                {
+                    throw new DllNotFoundException(preloaded != null
+                        ? "libteamsop is loaded from " + preloaded + ", but the runtime looks for it under another " +
+                          "name (DllImport \"teamsop\" is libteamsop.so, or what a dllmap says): keep TeamsOp.dll.config " +
+                          "(teamsop to libteamsop.so.0) next to TeamsOp.dll, or provide libteamsop.so"
+                        : NotFoundMessage(directories, failedFile, failedWhy), e);
+                }
+                catch (EntryPointNotFoundException e)
+                {
+                    throw new DllNotFoundException(
+                        "the library loaded as libteamsop has no teamsop_version, so it is not libteamsop; " +
+                        "put libteamsop.so from this build next to the application", e);
+                }
+                loaded = true;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void CallVersion()
+        {
+            NativeMethods.teamsop_version();
+        }
+
+        /// <summary>Where the library may sit: next to TeamsOp.dll, and next to the application.</summary>
+        private static string[] Directories()
+        {
+            string own = null, app = null;
+            try
+            {
+                string location = typeof(LibraryLoader).Assembly.Location;
+                own = string.IsNullOrEmpty(location) ? null : Path.GetDirectoryName(location);
+            }
+            catch (NotSupportedException)
+            {
+                // A dynamic assembly has no location.
+            }
+            string baseDirectory = AppDomain.CurrentDomain.BaseDirectory;
+            if (!string.IsNullOrEmpty(baseDirectory))
+            {
+                app = baseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+            }
+            if (own == null)
+            {
+                return app == null ? new string[0] : new[] { app };
+            }
+            return app == null || app == own ? new[] { own } : new[] { own, app };
+        }
+
+        private static string NotFoundMessage(string[] directories, string failedFile, string failedWhy)
+        {
+            string where = directories.Length == 0 ? "" : "in " + string.Join(" and ", directories) + " and ";
+            string sentence = "libteamsop was not found: looked for " + SoName + " and " + DevName + " " + where +
+                "through the dynamic loader (LD_LIBRARY_PATH, the ldconfig cache)";
+            if (failedFile != null)
+            {
+                sentence += ", and " + failedFile + " is there but could not be loaded (" + failedWhy + ")";
+            }
+            return sentence + "; copy libteamsop.so next to the application, or set LD_LIBRARY_PATH to the directory that holds it";
+        }
+
+#if !NETCOREAPP
+        /// <summary>
+        /// On Linux (glibc): dlopens libteamsop.so.0 or libteamsop.so from `directories`,
+        /// else by name through the dynamic loader. Returns the path or name loaded, or
+        /// null. A file that is there but does not load is reported in failedFile and
+        /// failedWhy.
+        /// </summary>
+        private static string Preload(string[] directories, out string failedFile, out string failedWhy)
+        {
+            failedFile = null;
+            failedWhy = null;
+            if (Environment.OSVersion.Platform != PlatformID.Unix || !File.Exists("/proc/self/maps"))
+            {
+                return null; // not Linux: the runtime's own search is all there is
+            }
+            try
+            {
+                foreach (string directory in directories)
+                {
+                    foreach (string name in new[] { SoName, DevName })
+                    {
+                        string path = Path.Combine(directory, name);
+                        if (!File.Exists(path))
+                        {
+                            continue;
+                        }
+                        // Never closed: the library stays loaded for the life of the process.
+                        if (Dl.Open(path) != IntPtr.Zero)
+                        {
+                            return path;
+                        }
+                        if (failedFile == null)
+                        {
+                            failedFile = path;
+                            failedWhy = Dl.Error();
+                        }
+                    }
+                }
+                foreach (string name in new[] { SoName, DevName })
+                {
+                    if (Dl.Open(name) != IntPtr.Zero)
+                    {
+                        return name;
+                    }
+                }
+                return null;
+            }
+            catch (DllNotFoundException)
+            {
+                return null; // no libdl.so.2 (not glibc): leave it to the runtime
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>glibc's dlopen (libdl.so.2 exists on every glibc, 2.34 and later included).</summary>
+        private static class Dl
+        {
+            [DllImport("libdl.so.2", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+            private static extern IntPtr dlopen(byte[] file, int mode);
+
+            [DllImport("libdl.so.2", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+            private static extern IntPtr dlerror();
+
+            internal static IntPtr Open(string file)
+            {
+                return dlopen(Utf8.ToNative(file, "file"), RtldNow);
+            }
+
+            internal static string Error()
+            {
+                return Utf8.FromNative(dlerror()) ?? "dlopen failed";
+            }
+        }
+#endif
     }
 
     /// <summary>The C functions of include/teamsop.h, one for one.</summary>

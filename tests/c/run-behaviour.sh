@@ -10,8 +10,10 @@
 #          replaced by the outer emulator's URL (the target of the https -> http
 #          redirect, only known once the outer one listens)
 #
-#   tests/c/run-behaviour.sh [--plain-only | --tls-only] [--wrap 'CMD ARGS'] BIN
+#   tests/c/run-behaviour.sh [--plain-only | --tls-only] [--wrap 'CMD ARGS'] BIN [NAME...]
 #
+# NAME... are test names (BIN --list lists them), passed on to each pass: a pass
+# runs those of them it has (and test_warm_up).
 # --wrap runs the program under a command, e.g.
 #   --wrap 'valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99'
 # Run from anywhere; BIN is taken relative to the current directory. Exits 0
@@ -52,8 +54,10 @@ while [ "$#" -gt 0 ]; do
     *) break ;;
   esac
 done
-[ "$#" -eq 1 ] || { echo "usage: run-behaviour.sh [--plain-only|--tls-only] [--wrap 'CMD'] BIN" >&2; exit 64; }
+[ "$#" -ge 1 ] || { echo "usage: run-behaviour.sh [--plain-only|--tls-only] [--wrap 'CMD'] BIN [NAME...]" >&2; exit 64; }
 bin=$1
+shift
+names=("$@")
 case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 [ -x "$bin" ] || { echo "run-behaviour.sh: $bin is not built" >&2; exit 1; }
 
@@ -62,7 +66,7 @@ cd "$root"
 failed=()
 for pass in "${passes[@]}"; do
   echo "run-behaviour.sh: $pass pass"
-  if ! scripts/with-emulator.sh -- "$self" --stage "$pass" "${wrap[@]}" "$bin"; then
+  if ! scripts/with-emulator.sh -- "$self" --stage "$pass" "${wrap[@]}" "$bin" "${names[@]}"; then
     failed+=("$pass")
   fi
 done

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Tests the teamsop-get command line example against the Graph emulator.
+# Tests the teamsop-get command line tool against the Graph emulator: its output,
+# its exit statuses (the table of --help), its usage errors, --json (the body, and
+# the error object of a failed call, checked with python3's json module), --help.
 #
-#   scripts/with-emulator.sh -- tests/c/teamsop-get.sh build/teamsop-get
+#   scripts/with-emulator.sh --scenarios tests/c/teamsop-get-scenarios.json -- \
+#     tests/c/teamsop-get.sh out/teamsop-get
 #
 # Needs TEAMSOP_BASE_URL and TEAMSOP_TOKEN (and TEAMSOP_CA_FILE with --tls), as
-# exported by scripts/with-emulator.sh. Prints a summary; exits 1 on any failure.
+# exported by scripts/with-emulator.sh, and the scenarios above. Prints a
+# summary; exits 1 on any failure.
 set -uo pipefail
 
 cli=${1:-}
@@ -69,6 +73,10 @@ expect_row() {
   if grep -Fxq -- "$line" "$out"; then pass; else fail "no stdout line '$line'"; fi
 }
 expect_stdout_has() { if grep -Fq -- "$1" "$out"; then pass; else fail "stdout lacks '$1'"; fi; }
+expect_stdout_line() { if grep -Fxq -- "$1" "$out"; then pass; else fail "no stdout line '$1'"; fi; }
+expect_stderr_is() {
+  if [ "$(cat "$err")" = "$1" ]; then pass; else fail "stderr is not exactly: $1"; fi
+}
 expect_stderr_has() { if grep -Fq -- "$1" "$err"; then pass; else fail "stderr lacks '$1'"; fi; }
 expect_stdout_empty() { if [ ! -s "$out" ]; then pass; else fail "stdout is not empty"; fi; }
 expect_stderr_empty() { if [ ! -s "$err" ]; then pass; else fail "stderr is not empty"; fi; }
@@ -116,13 +124,20 @@ run "location on another host" 1 "$cli" "${target[@]}" \
 expect_stderr_has TEAMSOP_ERR_INVALID_ARGUMENT
 
 # ---------------------------------------------------------------- team operations
-run "team failed" 0 "$cli" "${target[@]}" --team "$TEAM" --operation archive-failed
+# A failed operation exits 20 whether it was read by one GET or waited for.
+run "team failed" 20 "$cli" "${target[@]}" --team "$TEAM" --operation archive-failed
 expect_row status failed
 expect_row operationType archiveTeam
 expect_row error 'Conflict: The team is already archived.'
+run "team failed, json" 20 "$cli" "${target[@]}" --team "$TEAM" --operation archive-failed --json
+expect_stdout_has '"status":"failed"'
+run "location failed" 20 "$cli" "${target[@]}" --location "/teams('$TEAM')/operations('archive-failed')"
+expect_row status failed
 run "team in progress" 0 "$cli" "${target[@]}" --team "$TEAM" --operation clone-in-progress
 expect_row status inProgress
 expect_row targetResourceId -
+run "team succeeded" 0 "$cli" "${target[@]}" --team "$TEAM" --operation create-succeeded
+expect_row status succeeded
 
 # ---------------------------------------------------------------- --select
 run "select" 0 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP" --select status,error
@@ -165,6 +180,23 @@ run "wait not found" 6 "$cli" "${target[@]}" --location "/teams('$TEAM')/operati
   --wait 1 --poll-ms 50 --quiet
 expect_stderr_has TEAMSOP_ERR_NOT_FOUND
 
+# ---------------------------------------------------------------- the base URL
+# TEAMSOP_BASE_URL is the default; --base-url wins over it.
+ca=()
+if [ -n "${TEAMSOP_CA_FILE:-}" ]; then ca=(--ca-file "$TEAMSOP_CA_FILE"); fi
+run "TEAMSOP_BASE_URL" 0 "$cli" "${ca[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+run "--base-url wins over TEAMSOP_BASE_URL" 0 env TEAMSOP_BASE_URL=http://evil.example/beta \
+  "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+run "TEAMSOP_BASE_URL refused" 1 env TEAMSOP_BASE_URL=http://evil.example/beta \
+  "$cli" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "TEAMSOP_BASE_URL failed: TEAMSOP_ERR_INVALID_ARGUMENT"
+run "value after =" 0 "$cli" "--base-url=$TEAMSOP_BASE_URL" "${ca[@]}" "--chat=$SEED_CHAT" \
+  --operation="$SEED_OP" --select=status
+expect_row status succeeded
+expect_row id -
+
 # ---------------------------------------------------------------- failures
 run "unknown operation" 6 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation no-such-operation
 expect_stdout_empty
@@ -184,6 +216,70 @@ run "token with a newline" 1 env TEAMSOP_TOKEN="$WRONG_TOKEN
 x" "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
 expect_stdout_empty
 
+# ---------------------------------------------------------------- --json on failure
+# json_check FILE PYTHON_EXPRESSION...: stdout must be one JSON object with exactly
+# the error's keys; each expression (over `e`, the inner object) must hold.
+json_check() {
+  local file=$1
+  shift
+  local problem
+  if problem=$(python3 - "$file" "$@" <<'PY'
+import json, sys
+text = open(sys.argv[1], "rb").read()
+try:
+    doc = json.loads(text.decode("utf-8"))
+except Exception as exc:  # not UTF-8, or not JSON
+    print("not JSON: %s: %r" % (exc, text[:200]))
+    sys.exit(1)
+if not isinstance(doc, dict) or list(doc) != ["error"]:
+    print("not {\"error\": {...}}: %r" % doc)
+    sys.exit(1)
+e = doc["error"]
+keys = ["result", "message", "httpStatus", "graphCode", "requestId", "clientRequestId"]
+if list(e) != keys:
+    print("keys %r, expected %r" % (list(e), keys))
+    sys.exit(1)
+for expr in sys.argv[2:]:
+    if not eval(expr, {"e": e}):
+        print("does not hold: %s (error %r)" % (expr, e))
+        sys.exit(1)
+PY
+  ); then pass; else fail "--json: $problem"; fi
+}
+# The raw value of a "  label: value" line of stderr.
+stderr_field() { sed -n "s/^  $1: *//p" "$err"; }
+
+run "json: not found" 6 "$cli" "${target[@]}" --chat no-such-chat --operation o --json
+sed -n '1s/^teamsop-get: GET chat operation failed: TEAMSOP_ERR_NOT_FOUND: //p' "$err" | tr -d '\n' >"$work/message"
+json_check "$out" 'e["result"] == "TEAMSOP_ERR_NOT_FOUND"' 'e["httpStatus"] == 404' \
+  'e["graphCode"] == "NotFound"' "e['requestId'] == '$(stderr_field request-id)'" \
+  "e['clientRequestId'] == '$(stderr_field client-request-id)'" \
+  'len(e["requestId"]) == 36 and len(e["clientRequestId"]) == 36' \
+  "e['message'] == open('$work/message', encoding='utf-8').read()"
+expect_stderr_has "graph code:        NotFound"
+run "json: no answer" 2 "$cli" --base-url http://127.0.0.1:1/beta --chat c --operation o --json
+json_check "$out" 'e["result"] == "TEAMSOP_ERR_TRANSPORT"' 'e["httpStatus"] is None' \
+  'e["graphCode"] is None' 'e["requestId"] is None'
+run "json: 500 without a Graph body" 8 "$cli" "${target[@]}" --chat cli-500-no-code --operation o --json
+json_check "$out" 'e["result"] == "TEAMSOP_ERR_HTTP"' 'e["httpStatus"] == 500' 'e["graphCode"] is None'
+run "json: refused setting" 1 "$cli" --base-url http://evil.example/beta --chat c --operation o --json
+json_check "$out" 'e["result"] == "TEAMSOP_ERR_INVALID_ARGUMENT"' 'e["httpStatus"] is None'
+# Quotes, a backslash, control characters, DEL, non-ASCII: the JSON string must
+# decode to exactly the bytes the library reported (stderr's raw line).
+run "json: escaping" 6 "$cli" "${target[@]}" --chat cli-odd-error --operation o --json
+raw_code=$(stderr_field "graph code")
+case "$raw_code" in
+  *'"'*'\'*$'\001'*$'\t'*é*) pass ;;
+  *) fail "the library no longer reports the scenario's odd graph code ($raw_code): update this test" ;;
+esac
+printf '%s' "$raw_code" >"$work/raw-code"
+json_check "$out" "e['graphCode'].encode('utf-8') == open('$work/raw-code', 'rb').read()" \
+  'e["requestId"] == "0c0c0c0c-1111-2222-3333-444444444444"' \
+  'e["clientRequestId"] is not None'
+if grep -q $'\001\|\t\|\x7f' "$out"; then fail "a control character is raw in the JSON"; else pass; fi
+run "json: usage error prints no JSON" 64 "$cli" --chat c --operation o --json --bogus
+expect_stdout_empty
+
 # ---------------------------------------------------------------- the token's environment variable
 run "no token" 64 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
 expect_stderr_has TEAMSOP_TOKEN
@@ -197,26 +293,63 @@ run "token-env" 0 env -u TEAMSOP_TOKEN TEAMSOP_TEST_OTHER_TOKEN="$TEAMSOP_TOKEN"
 expect_row status succeeded
 
 # ---------------------------------------------------------------- usage errors: 64
+# One line saying what is wrong, then where help is; nothing on stdout.
 run "no arguments" 64 "$cli"
-expect_stderr_has "usage:"
+expect_stderr_has "usage: teamsop-get"
+expect_stderr_has "Try 'teamsop-get --help'."
 run "chat without operation" 64 "$cli" "${target[@]}" --chat "$SEED_CHAT"
 run "operation alone" 64 "$cli" "${target[@]}" --operation "$SEED_OP"
 run "chat and team" 64 "$cli" "${target[@]}" --chat a --team b --operation c
 run "location with ids" 64 "$cli" "${target[@]}" --location "/teams('a')/operations('b')" --chat a
 run "unknown option" 64 "$cli" "${target[@]}" --chat a --operation b --bogus
+expect_stderr_is "teamsop-get: unknown option --bogus
+Try 'teamsop-get --help'."
+expect_stdout_empty
+run "unknown option with a value" 64 "$cli" --bogus=1 --chat a --operation b
+expect_stderr_is "teamsop-get: unknown option --bogus
+Try 'teamsop-get --help'."
+run "unknown short option" 64 "$cli" -x --chat a --operation b
+expect_stderr_is "teamsop-get: unknown option -x
+Try 'teamsop-get --help'."
+run "operand" 64 "$cli" --chat a --operation b extra
+expect_stderr_has "unexpected argument 'extra'"
 run "missing value" 64 "$cli" "${target[@]}" --chat a --operation
+expect_stderr_is "teamsop-get: --operation needs a value
+Try 'teamsop-get --help'."
+run "flag with a value" 64 "$cli" --chat a --operation b --json=yes
+expect_stderr_has "--json takes no value"
 run "timeout not a number" 64 "$cli" "${target[@]}" --chat a --operation b --timeout soon
 run "timeout 0" 64 "$cli" "${target[@]}" --chat a --operation b --timeout 0
 run "wait without location" 64 "$cli" "${target[@]}" --chat a --operation b --wait 5
 run "wait 0" 64 "$cli" "${target[@]}" --location "/teams('a')/operations('b')" --wait 0
 run "unknown cloud" 64 "$cli" --cloud mars --chat a --operation b
 run "token on the command line" 64 "$cli" "${target[@]}" --token "$TEAMSOP_TOKEN" --chat a --operation b
+expect_stderr_is "teamsop-get: unknown option --token
+Try 'teamsop-get --help'."
 
 # ---------------------------------------------------------------- --version, --help
 run "version" 0 "$cli" --version
 if grep -Eq '^teamsop-get \(libteamsop [0-9]+\.[0-9]+\.[0-9]+\)$' "$out"; then pass; else fail "version line"; fi
 run "help" 0 "$cli" --help
-expect_stdout_has "usage: teamsop-get"
+expect_stderr_empty
+for section in NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT 'EXIT STATUS' EXAMPLES; do
+  expect_stdout_line "$section"
+done
+for option in --chat --team --operation --location --wait --poll-ms --quiet --json --select \
+  --base-url --cloud --timeout --ca-file --token-env --version '-h, --help'; do
+  if grep -Eq -- "^    $option( [A-Z]+)?\$" "$out"; then pass; else fail "--help does not list $option"; fi
+done
+for var in TEAMSOP_TOKEN TEAMSOP_BASE_URL; do expect_stdout_line "    $var"; done
+# The exit statuses: 0, every result 1-12 by name, 20, 64.
+if grep -Eq '^    0    the operation was read and has not failed' "$out"; then pass; else fail "no exit status 0"; fi
+for r in 1:INVALID_ARGUMENT 2:TRANSPORT 3:TIMEOUT 4:UNAUTHORIZED 5:FORBIDDEN 6:NOT_FOUND \
+  7:THROTTLED 8:HTTP 9:PARSE 10:TOO_LARGE 11:CANCELLED 12:INTERNAL; do
+  if grep -Eq " ${r%%:*} TEAMSOP_ERR_${r#*:}( |\$)" "$out"; then pass; else fail "exit status ${r%%:*} not listed"; fi
+done
+expect_stdout_has "    20   the operation was read and its status is failed, with or without"
+expect_stdout_has "    64   usage error"
+run "-h" 0 "$cli" -h
+expect_stdout_line "SYNOPSIS"
 
 # ---------------------------------------------------------------- the token is never printed
 current="token never printed"

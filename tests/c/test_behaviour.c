@@ -29,7 +29,9 @@
  * test_tls_without_ca_is_not_trusted); what the plain one received, through its
  * record and stats.
  *
- * Run from the repository root. Exit status 0 when every check passed.
+ * Run from the repository root. Exit status 0 when every check passed. Test
+ * names on the command line run only those (--list lists them; see check.h):
+ * tests/c/run-behaviour.sh BIN NAME... passes them on to both passes.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -66,7 +68,7 @@ static bool check_range_(double v, double lo, double hi, const char *expr, const
   bool ok = v >= lo && v <= hi;
   if (!check_record_(ok)) {
     fprintf(stderr, "%s:%d: FAIL in %s: %s is %g, expected %g to %g\n", file, line,
-            check_test_name_, expr, v, lo, hi);
+            check_test_name_(), expr, v, lo, hi);
   }
   return ok;
 }
@@ -78,7 +80,7 @@ static bool check_contains_(const char *hay, const char *needle, const char *exp
   bool ok = hay != NULL && strstr(hay, needle) != NULL;
   if (!check_record_(ok)) {
     fprintf(stderr, "%s:%d: FAIL in %s: %s does not contain \"%s\": ", file, line,
-            check_test_name_, expr, needle);
+            check_test_name_(), expr, needle);
     check_print_str_(stderr, hay);
     fputc('\n', stderr);
   }
@@ -718,7 +720,41 @@ TEST(test_tls_429_retry_after_then_200) {
 
 /* ================================================================ main */
 
-int main(void) {
+/* Every test, in the order they run. Those named test_tls_* run in the TLS pass
+ * only, test_warm_up in both, the others in the plain pass only. test_warm_up
+ * runs first even when the command line names other tests only. */
+static check_test g_tests[] = {
+    CHECK_TEST_ENTRY(test_warm_up),
+    CHECK_TEST_ENTRY(test_429_retry_after_then_200),
+    CHECK_TEST_ENTRY(test_429_forever_gives_up_after_max_retries),
+    CHECK_TEST_ENTRY(test_5xx_then_200_and_what_is_not_retried),
+    CHECK_TEST_ENTRY(test_retry_after_as_http_date),
+    CHECK_TEST_ENTRY(test_retry_budget_vs_deadline),
+    CHECK_TEST_ENTRY(test_consecutive_gets_reuse_one_connection),
+    CHECK_TEST_ENTRY(test_redirect_to_another_host_carries_no_token),
+    CHECK_TEST_ENTRY(test_redirect_to_another_port_carries_no_token),
+    CHECK_TEST_ENTRY(test_redirect_on_the_same_host_keeps_the_token),
+    CHECK_TEST_ENTRY(test_at_most_five_redirects),
+    CHECK_TEST_ENTRY(test_wait_retry_after_wins_over_the_interval),
+    CHECK_TEST_ENTRY(test_tls_with_the_ca_file),
+    CHECK_TEST_ENTRY(test_tls_without_ca_is_not_trusted),
+    CHECK_TEST_ENTRY(test_tls_no_redirect_to_plain_http),
+    CHECK_TEST_ENTRY(test_tls_redirect_on_the_same_host_keeps_the_token),
+    CHECK_TEST_ENTRY(test_tls_429_retry_after_then_200),
+};
+
+static bool runs_in_pass(const check_test *t, bool tls) {
+  if (strcmp(t->name, "test_warm_up") == 0) {
+    return true;
+  }
+  return (strncmp(t->name, "test_tls_", 9) == 0) == tls;
+}
+
+int main(int argc, char **argv) {
+  int status = check_parse_args(argc, argv, "test_behaviour", g_tests, CHECK_COUNT(g_tests));
+  if (status >= 0) {
+    return status;
+  }
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
   g_base_url = getenv("TEAMSOP_BASE_URL");
@@ -749,27 +785,12 @@ int main(void) {
   printf("test_behaviour: %s pass, Graph host %s, other host %s\n", tls ? "TLS" : "plain",
          g_emu_url, g_other_url);
 
-  double t0 = now_s();
-  RUN_TEST(test_warm_up);
-  if (!tls) {
-    RUN_TEST(test_429_retry_after_then_200);
-    RUN_TEST(test_429_forever_gives_up_after_max_retries);
-    RUN_TEST(test_5xx_then_200_and_what_is_not_retried);
-    RUN_TEST(test_retry_after_as_http_date);
-    RUN_TEST(test_retry_budget_vs_deadline);
-    RUN_TEST(test_consecutive_gets_reuse_one_connection);
-    RUN_TEST(test_redirect_to_another_host_carries_no_token);
-    RUN_TEST(test_redirect_to_another_port_carries_no_token);
-    RUN_TEST(test_redirect_on_the_same_host_keeps_the_token);
-    RUN_TEST(test_at_most_five_redirects);
-    RUN_TEST(test_wait_retry_after_wins_over_the_interval);
-  } else {
-    RUN_TEST(test_tls_with_the_ca_file);
-    RUN_TEST(test_tls_without_ca_is_not_trusted);
-    RUN_TEST(test_tls_no_redirect_to_plain_http);
-    RUN_TEST(test_tls_redirect_on_the_same_host_keeps_the_token);
-    RUN_TEST(test_tls_429_retry_after_then_200);
+  g_tests[0].selected = true; /* test_warm_up */
+  for (size_t i = 0; i < CHECK_COUNT(g_tests); i++) {
+    g_tests[i].selected &= runs_in_pass(&g_tests[i], tls);
   }
+  double t0 = now_s();
+  check_run_selected(g_tests, CHECK_COUNT(g_tests));
   printf("test_behaviour: %s pass in %.2f s\n", tls ? "TLS" : "plain", now_s() - t0);
   return CHECK_SUMMARY();
 }

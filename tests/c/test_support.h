@@ -12,8 +12,10 @@
  *
  * It includes check.h, with CHECK_AFTER_EACH_TEST() set to check_no_sigpipe():
  * include it instead of check.h. Header-only: every function is static inline,
- * so a program uses what it needs without unused-function warnings. C11 with
- * _POSIX_C_SOURCE=200809L; builds with gcc and clang at -Wall -Wextra.
+ * so a program uses what it needs without unused-function warnings; its state
+ * follows check.h's CHECK_SHARED_STATE / CHECK_DEFINE_STATE (one set for a
+ * program of several translation units). C11 with _POSIX_C_SOURCE=200809L;
+ * builds with gcc and clang at -Wall -Wextra.
  */
 #ifndef TEAMSOP_TESTS_TEST_SUPPORT_H
 #define TEAMSOP_TESTS_TEST_SUPPORT_H
@@ -90,11 +92,11 @@ static inline teamsop_operation *test_dummy_op_(void) {
  * MSG_NOSIGNAL kills it. A program that calls test_catch_sigpipe counts such
  * signals instead of dying, and check_no_sigpipe (run after each test) fails the
  * test during which one arrived. */
-static volatile sig_atomic_t test_sigpipes_;
-static sig_atomic_t test_sigpipes_reported_;
-static const char *test_sigpipe_note_ = "SIGPIPE raised";
-static const char *test_sigpipe_alarm_;
-static size_t test_sigpipe_alarm_len_;
+CHECK_STATE_ volatile sig_atomic_t test_sigpipes_;
+CHECK_STATE_ sig_atomic_t test_sigpipes_reported_;
+CHECK_STATE_ const char *test_sigpipe_note_; /* NULL: "SIGPIPE raised" */
+CHECK_STATE_ const char *test_sigpipe_alarm_;
+CHECK_STATE_ size_t test_sigpipe_alarm_len_;
 
 static inline void test_on_sigpipe_(int sig) {
   (void)sig;
@@ -123,7 +125,8 @@ static inline void test_catch_sigpipe(const char *note, const char *alarm) {
 static inline void check_no_sigpipe(void) {
   sig_atomic_t now = test_sigpipes_;
   if (!CHECK_EQ_INT(now - test_sigpipes_reported_, 0)) {
-    CHECK_NOTE("%s during %s", test_sigpipe_note_, check_test_name_);
+    CHECK_NOTE("%s during %s", test_sigpipe_note_ != NULL ? test_sigpipe_note_ : "SIGPIPE raised",
+               check_test_name_());
   }
   test_sigpipes_reported_ = now;
 }
@@ -132,9 +135,9 @@ static inline void check_no_sigpipe(void) {
 
 /* What must never appear in teamsop_last_error_message(): the token the program
  * runs with, and the other tokens it hands the library. Set by main(). */
-static const char *test_token_;
-static const char *const *test_other_tokens_;
-static size_t test_other_token_count_;
+CHECK_STATE_ const char *test_token_;
+CHECK_STATE_ const char *const *test_other_tokens_;
+CHECK_STATE_ size_t test_other_token_count_;
 
 /* `token`: TEAMSOP_TOKEN (looked for when not NULL or empty); `others`: `n_others`
  * more (NULL and 0: none). The strings must outlive the tests. */
@@ -176,7 +179,7 @@ static inline bool check_result_(teamsop_result got, teamsop_result want, const 
   bool ok = got == want;
   if (!check_record_(ok)) {
     fprintf(stderr, "%s:%d: FAIL in %s: %s gave %s (%d), expected %s (%d)\n", file, line,
-            check_test_name_, expr, teamsop_result_str((uint32_t)got), (int)got,
+            check_test_name_(), expr, teamsop_result_str((uint32_t)got), (int)got,
             teamsop_result_str((uint32_t)want), (int)want);
     if (got != TEAMSOP_OK) {
       fprintf(stderr, "    last error: %s (http %d)\n", teamsop_last_error_message(),

@@ -7,7 +7,13 @@
 // scripts/with-emulator.sh; the scripted answers are in tests/cpp/scenarios.json.
 // Run from the repository root (tests/fixtures/seed-operation.json is read).
 // Prints one line per failed check and a summary; exit status 0 when all passed.
+//
+// Test names on the command line run only those, as for the C tests
+// (tests/c/check.h): a name as --list prints it, or without its test_ prefix, or
+// a shell pattern; a name that matches no test is an error (exit status 64).
 #include "teamsop.hpp"
+
+#include <fnmatch.h>
 
 #include <atomic>
 #include <cctype>
@@ -1204,9 +1210,53 @@ std::string env(const char* name) {
   return value;
 }
 
+// Marks the tests named on the command line (all when none is). Returns -1 to
+// go on, or the exit status: 0 after --list or --help, 64 for a bad argument.
+int select_tests(int argc, char** argv, std::vector<bool>& selected) {
+  const std::vector<TestCase>& all = tests();
+  auto matches = [](const char* arg, const std::string& name) {
+    std::string bare = name.rfind("test_", 0) == 0 ? name.substr(5) : name;
+    return fnmatch(arg, name.c_str(), 0) == 0 || fnmatch(arg, bare.c_str(), 0) == 0;
+  };
+  selected.assign(all.size(), argc < 2);
+  int status = -1;
+  for (int a = 1; a < argc; a++) {
+    std::string arg = argv[a];
+    if (arg == "--list") {
+      for (const TestCase& t : all) std::cout << t.name << "\n";
+      return 0;
+    }
+    if (arg == "--help" || arg == "-h") {
+      std::cout << "usage: test_wrapper [--list] [NAME...]  (NAME: a test, with or without test_, or a pattern)\n";
+      return 0;
+    }
+    if (arg[0] == '-') {
+      std::cerr << "test_wrapper: unknown option " << arg << "\nTry 'test_wrapper --help'.\n";
+      return 64;
+    }
+    bool found = false;
+    for (std::size_t i = 0; i < all.size(); i++) {
+      if (matches(argv[a], all[i].name)) {
+        selected[i] = true;
+        found = true;
+      }
+    }
+    if (!found) {
+      std::cerr << "test_wrapper: no test named '" << arg << "' ('test_wrapper --list' lists them)\n";
+      status = 64;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  std::vector<bool> selected;
+  int status = select_tests(argc, argv, selected);
+  if (status >= 0) {
+    return status;
+  }
   g_base_url = env("TEAMSOP_BASE_URL");
   g_token = env("TEAMSOP_TOKEN");
   g_emulator_url = env("TEAMSOP_EMULATOR_URL");
@@ -1216,7 +1266,11 @@ int main() {
     return 2;
   }
   int failed_tests = 0;
-  for (const TestCase& t : tests()) {
+  int run = 0;
+  for (std::size_t i = 0; i < tests().size(); i++) {
+    if (!selected[i]) continue;
+    const TestCase& t = tests()[i];
+    run++;
     g_test = t.name;
     int before = g_failures;
     try {
@@ -1230,7 +1284,7 @@ int main() {
     failed_tests += !ok;
     std::cout << (ok ? "ok   " : "FAIL ") << t.name << "\n";
   }
-  std::cout << "test_wrapper: " << tests().size() << " tests, " << g_checks << " checks, " << g_failures
+  std::cout << "test_wrapper: " << run << " tests, " << g_checks << " checks, " << g_failures
             << " failed checks in " << failed_tests << " tests\n";
   std::cout << (g_failures == 0 ? "ALL PASSED" : "FAILED") << std::endl;
   return g_failures == 0 ? 0 : 1;

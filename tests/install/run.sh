@@ -4,17 +4,21 @@
 # against the emulator.
 #
 # 1. Staged:  make install PREFIX=/usr DESTDIR=$tmp/stage; checks the tree (file
-#    names, symlinks, SONAME, no staging path written into any file), then builds
+#    names, symlinks, SONAME, no staging path written into any file, bin/teamsop-get
+#    without RUNPATH and working: --help, usage errors, --json), then builds
 #    app.c five ways: pkg-config shared, pkg-config static, CMake shared, CMake
 #    static (teamsop::teamsop_static), CMake with TEAMSOP_USE_STATIC=ON. Checks
 #    ldd (libteamsop.so.0 from the installed tree, or no libteamsop at all), and
 #    the CMake package's version rules. `make uninstall` must leave no file.
-# 2. Direct:  make install PREFIX=$tmp/direct LIBDIR=$tmp/direct/lib/<multiarch>;
-#    pkg-config shared and CMake shared builds, then `make uninstall`.
+# 2. Direct:  make install-build, then make install NOBUILD=1 with
+#    PREFIX=$tmp/direct LIBDIR=$tmp/direct/lib/<multiarch> (and a refused NOBUILD=1
+#    install whose BINDIR needs another RUNPATH); bin/teamsop-get runs without
+#    LD_LIBRARY_PATH ($ORIGIN RUNPATH); pkg-config shared and CMake shared builds,
+#    then `make uninstall`.
 #
 # The library is built with PROFILE=debug (cargo's dev profile), to save time.
-# Needs: cc, cmake, pkg-config, readelf, ldd; target/debug/teamsop-emulator
-# (`make build`). KEEP=1 keeps the temporary directory.
+# Needs: cc, cmake, pkg-config, readelf, ldd, and the debug emulator (`make
+# build`; scripts/with-emulator.sh finds it). KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -78,6 +82,39 @@ check_shared() {
   esac
 }
 
+# Checks an installed teamsop-get ($1), run as `$2... teamsop-get` (e.g. under
+# env LD_LIBRARY_PATH=...): its manual, a usage error, a fetch and a failed call
+# with --json, against a fresh emulator.
+check_tool() {
+  local tool=$1
+  shift
+  local out status
+  [ -x "$tool" ] || fail "$tool is not installed"
+  out=$("$@" "$tool" --version) || fail "$tool --version failed"
+  [ "$out" = "teamsop-get (libteamsop $version)" ] || fail "$tool --version: $out"
+  out=$("$@" "$tool" --help) || fail "$tool --help failed"
+  for section in NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT 'EXIT STATUS' EXAMPLES; do
+    printf '%s\n' "$out" | grep -qx "$section" || fail "$tool --help has no $section section"
+  done
+  status=0
+  out=$("$@" "$tool" --no-such-option 2>&1 >/dev/null) || status=$?
+  [ "$status" -eq 64 ] || fail "$tool --no-such-option exited $status, not 64"
+  [ "$out" = "teamsop-get: unknown option --no-such-option
+Try 'teamsop-get --help'." ] || fail "$tool --no-such-option said: $out"
+  # shellcheck disable=SC2016 # expanded by the inner shell, under the emulator
+  out=$(scripts/with-emulator.sh -- "$@" sh -c '
+    "$0" --base-url "$TEAMSOP_BASE_URL" --team 8b081ef6-4792-4def-b2c9-c363a1bf41d5 \
+      --operation create-succeeded || exit
+    "$0" --base-url "$TEAMSOP_BASE_URL" --team 8b081ef6-4792-4def-b2c9-c363a1bf41d5 \
+      --operation nope --json 2>/dev/null
+    echo "exit status $?"' "$tool") || fail "$tool against the emulator: $out"
+  printf '%s\n' "$out" | grep -q '^status  *succeeded$' || fail "$tool did not print the operation: $out"
+  printf '%s\n' "$out" | grep -q '^{"error":{"result":"TEAMSOP_ERR_NOT_FOUND",.*"httpStatus":404,' ||
+    fail "$tool --json printed no error object: $out"
+  printf '%s\n' "$out" | grep -qx 'exit status 6' || fail "$tool: a 404 did not exit 6: $out"
+  echo "ok: $tool: --version, --help, a usage error, a GET, a 404 with --json"
+}
+
 # The program must not need libteamsop at all, and must hold its code.
 check_static() {
   if ldd "$1" | grep -q libteamsop; then fail "$1 links libteamsop dynamically"; fi
@@ -118,6 +155,14 @@ fi
 for f in lib/pkgconfig/teamsop.pc lib/cmake/teamsop/teamsopConfig.cmake lib/cmake/teamsop/teamsopConfigVersion.cmake; do
   [ -f "$root/$f" ] || fail "no $f"
 done
+[ "$(stat -c %a "$root/bin/teamsop-get")" = 755 ] || fail "bin/teamsop-get is not mode 755"
+if readelf -d "$root/bin/teamsop-get" | grep -Eq '\((RUNPATH|RPATH)\)'; then
+  fail "bin/teamsop-get has a RUNPATH, though /usr/lib is the loader's"
+fi
+readelf -d "$root/bin/teamsop-get" | grep -q "NEEDED.*\[$soname\]" || fail "bin/teamsop-get does not need $soname"
+echo "ok: bin/teamsop-get (needs $soname, no RUNPATH for /usr/lib)"
+check_tool "$root/bin/teamsop-get" env LD_LIBRARY_PATH="$root/lib"
+results+=("bin/teamsop-get, PREFIX=/usr (no RUNPATH): ok")
 if grep -rl "$stage" "$stage" >/dev/null 2>&1; then
   grep -rl "$stage" "$stage" >&2
   fail "the staging directory is written into installed files"
@@ -207,10 +252,25 @@ echo "ok: no file left under $stage"
 multiarch=$("$cc" -print-multiarch 2>/dev/null || true)
 direct=$tmp/direct
 libdir=$direct/lib${multiarch:+/$multiarch}
-step "make install PREFIX=$direct LIBDIR=$libdir PROFILE=debug"
+step "make install-build, then make install NOBUILD=1 PREFIX=$direct LIBDIR=$libdir PROFILE=debug"
+"$make_cmd" --no-print-directory install-build PROFILE=debug PREFIX="$direct" LIBDIR="$libdir"
 "$make_cmd" --no-print-directory install PROFILE=debug PREFIX="$direct" LIBDIR="$libdir" NOBUILD=1
 list_tree "$direct"
 check_libdir "$libdir"
+rel=${libdir#"$direct"/}
+runpath=$(readelf -d "$direct/bin/teamsop-get" | sed -n 's/.*(RUNPATH).*\[\(.*\)\].*/\1/p')
+[ "$runpath" = "\$ORIGIN/../$rel" ] || fail "bin/teamsop-get has RUNPATH '$runpath', not \$ORIGIN/../$rel"
+echo "ok: bin/teamsop-get has RUNPATH $runpath"
+check_tool "$direct/bin/teamsop-get" env
+results+=("bin/teamsop-get, PREFIX=\$tmp/direct (RUNPATH $runpath, no LD_LIBRARY_PATH): ok")
+# A tool built for this BINDIR is refused for another that needs another RUNPATH.
+if "$make_cmd" --no-print-directory install PROFILE=debug PREFIX="$direct" LIBDIR="$libdir" \
+  BINDIR="$direct/libexec/teamsop/bin" NOBUILD=1 >"$tmp/refused.log" 2>&1; then
+  fail "make install NOBUILD=1 took a teamsop-get built for another BINDIR"
+fi
+grep -q 'was built for another LIBDIR or BINDIR' "$tmp/refused.log" || { cat "$tmp/refused.log" >&2; fail "no reason given"; }
+[ ! -e "$direct/libexec" ] || fail "the refused install wrote files"
+echo "ok: NOBUILD=1 refuses a teamsop-get built for another BINDIR"
 
 step "build 6: pkg-config shared, direct prefix"
 export PKG_CONFIG_PATH=$libdir/pkgconfig

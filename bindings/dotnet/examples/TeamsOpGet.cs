@@ -10,7 +10,8 @@
 // global beta endpoint.
 //
 // Exit status: 0 on success; the Result of a failed call (1 to 12); 20 when --wait
-// saw the operation end in "failed"; 64 for a usage error.
+// saw the operation end in "failed"; 64 for a usage error; 69 when libteamsop
+// could not be loaded (one line on stderr says where it was looked for).
 
 using System;
 using System.Diagnostics;
@@ -21,8 +22,23 @@ internal static class TeamsOpGet
 {
     private const int ExitOperationFailed = 20;
     private const int ExitUsage = 64;
+    private const int ExitNoLibrary = 69; // EX_UNAVAILABLE
 
     private static int Main(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (DllNotFoundException e)
+        {
+            // The binding's message is one sentence: where it looked, what to do.
+            Console.Error.WriteLine("TeamsOpGet: " + e.Message);
+            return ExitNoLibrary;
+        }
+    }
+
+    private static int Run(string[] args)
     {
         string chat = null, team = null, operation = null, location = null;
         string baseUrl = Environment.GetEnvironmentVariable("TEAMSOP_BASE_URL");
@@ -189,7 +205,7 @@ internal static class TeamsOpGet
             "The token is read from TEAMSOP_TOKEN; the base URL defaults to TEAMSOP_BASE_URL, else\n" +
             "https://graph.microsoft.com/beta.\n" +
             "exit status: 0 ok; 1-12 the Result of the failure; 20 the operation failed (--wait);\n" +
-            "64 usage error.");
+            "64 usage error; 69 libteamsop could not be loaded.");
     }
 
     private static int UsageError(string message)
