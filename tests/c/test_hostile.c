@@ -7,8 +7,9 @@
  * opens its own, and leaves the parent's working (the parent goes on on the very
  * connection it had). Each then receives only its own answers. A fork while
  * another thread is inside a call, or while threads hammer the client, must not
- * leave the child blocked on a lock that thread held. And a child may free the
- * client without disturbing the parent.
+ * leave the child blocked on a lock that thread held. A child may free the
+ * client without disturbing the parent. And a fork inside teamsop_wait's
+ * callback lets the wait go on in both processes.
  *
  * Then, briefly, the same fixes as tests/hostile_*.rs check from Rust: a
  * Retry-After past any deadline, a Content-Length far above what is sent under
@@ -57,6 +58,9 @@ static const char *const k_scenarios =
     "\"json\":{\"id\":\"parent-op\",\"status\":\"succeeded\"}}]},"
     "{\"path\":\"/beta/teams/fork/operations/child\",\"responses\":[{\"status\":200,"
     "\"json\":{\"id\":\"child-op\",\"status\":\"succeeded\"}}]},"
+    "{\"path\":\"/beta/teams/fork/operations/progress\",\"responses\":["
+    "{\"status\":200,\"json\":{\"id\":\"progress-op\",\"status\":\"inProgress\"}},"
+    "{\"status\":200,\"json\":{\"id\":\"progress-op\",\"status\":\"succeeded\"}}]},"
     "{\"path\":\"/beta/teams/fork/operations/slow\",\"responses\":[{\"status\":200,\"delay_ms\":1500,"
     "\"json\":{\"id\":\"slow-op\",\"status\":\"succeeded\"}}]},"
     "{\"path\":\"/beta/teams/hostile/operations/huge-retry-after\",\"responses\":[{\"status\":429,"
@@ -416,6 +420,57 @@ TEST(test_a_child_may_free_the_client) {
   teamsop_client_free(c);
 }
 
+/* Forks from inside teamsop_wait's callback: the wait goes on in both. */
+struct fork_in_callback {
+  pid_t pid;       /* in the parent: the child's; in the child: 0 */
+  int result_fd[2];
+  int polls;
+};
+
+static bool fork_on_first_poll(const teamsop_operation *op, void *user_data) {
+  struct fork_in_callback *f = user_data;
+  (void)op;
+  if (f->polls++ == 0) {
+    fflush(stdout);
+    fflush(stderr);
+    f->pid = fork();
+    if (f->pid == 0) {
+      alarm(CHILD_ALARM_S);
+    }
+  }
+  return true;
+}
+
+TEST(test_fork_inside_a_wait_callback) {
+  teamsop_client *c = new_client();
+  struct fork_in_callback f = {-1, {-1, -1}, 0};
+  CHECK_EQ_INT(pipe(f.result_fd), 0);
+  teamsop_operation *op = NULL;
+  teamsop_result r = teamsop_wait(c, "/teams('fork')/operations('progress')", 10000,
+                                  fork_on_first_poll, &f, &op);
+  bool ok = r == TEAMSOP_OK && op != NULL &&
+            streq(teamsop_operation_status_str(op), "succeeded") &&
+            streq(teamsop_operation_id(op), "progress-op");
+  if (!ok) {
+    fprintf(stderr, "    %s: %s: %s\n", f.pid == 0 ? "child" : "parent",
+            teamsop_result_str((uint32_t)r), r != TEAMSOP_OK ? teamsop_last_error_message() : "");
+  }
+  teamsop_free(op);
+  if (f.pid == 0) {
+    /* The child: its half of the wait is done; report and leave. */
+    close(f.result_fd[0]);
+    teamsop_client_free(c);
+    unsigned char result = ok ? 0 : 1;
+    _exit(write(f.result_fd[1], &result, 1) == 1 ? result : 3);
+  }
+  close(f.result_fd[1]);
+  CHECK(ok);
+  CHECK(f.pid > 0);
+  struct child child = {f.pid, f.result_fd[0], CHILD_EXITS};
+  CHECK(child_passed(child, "child of a callback"));
+  teamsop_client_free(c);
+}
+
 /* ------------------------------------------------------- the other fixes */
 
 TEST(test_retry_after_past_any_deadline_is_throttled_at_once) {
@@ -526,6 +581,7 @@ int main(void) {
   RUN_TEST(test_fork_while_another_thread_is_inside_a_call);
   RUN_TEST(test_fork_while_threads_hammer_the_client);
   RUN_TEST(test_a_child_may_free_the_client);
+  RUN_TEST(test_fork_inside_a_wait_callback);
   RUN_TEST(test_retry_after_past_any_deadline_is_throttled_at_once);
   RUN_TEST(test_announced_length_sizes_no_memory);
   RUN_TEST(test_base_url_with_a_line_feed_is_refused);
