@@ -1,6 +1,7 @@
 //! After `fork()`, a client used in the child never uses a connection inherited
 //! from the parent: the child opens its own, and the parent goes on on its own
-//! connection. Parent and child each receive only their own answers. The C side
+//! connection. Parent and child each receive only their own answers, and send
+//! request ids of their own. The C side
 //! (threads inside calls at fork time, a child freeing the client) is
 //! tests/c/test_hostile.c. Its own test binary: it forks.
 
@@ -81,6 +82,18 @@ fn parent_and_child_each_get_their_own_answers_on_their_own_connections() {
         "the parent changed connections: {parent:?}"
     );
     assert!(!child.is_empty());
+    // Request ids stay unique across the two processes.
+    let ids: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter_map(|r| r.headers.get("client-request-id").cloned())
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a client-request-id was sent twice"
+    );
     assert!(
         !child.contains(&parent[0]),
         "the child used the parent's connection {}",
