@@ -559,7 +559,24 @@ TEST(test_one_letter_token_leaves_messages_whole) {
   }
 }
 
-int main(void) {
+static check_test g_tests[] = {
+    CHECK_TEST_ENTRY(test_fork_parent_and_child_each_get_their_own_answers),
+    CHECK_TEST_ENTRY(test_fork_while_another_thread_is_inside_a_call),
+    CHECK_TEST_ENTRY(test_fork_while_threads_hammer_the_client),
+    CHECK_TEST_ENTRY(test_a_child_may_free_the_client),
+    CHECK_TEST_ENTRY(test_fork_inside_a_wait_callback),
+    CHECK_TEST_ENTRY(test_retry_after_past_any_deadline_is_throttled_at_once),
+    CHECK_TEST_ENTRY(test_announced_length_sizes_no_memory),
+    CHECK_TEST_ENTRY(test_base_url_with_a_line_feed_is_refused),
+    CHECK_TEST_ENTRY(test_redirect_with_user_information_is_refused),
+    CHECK_TEST_ENTRY(test_one_letter_token_leaves_messages_whole),
+};
+
+int main(int argc, char **argv) {
+  int status = check_parse_args(argc, argv, "test_hostile", g_tests, CHECK_COUNT(g_tests));
+  if (status >= 0) {
+    return status;
+  }
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
   g_base_url = getenv("TEAMSOP_BASE_URL");
@@ -577,16 +594,7 @@ int main(void) {
   }
 
   double t0 = now_s();
-  RUN_TEST(test_fork_parent_and_child_each_get_their_own_answers);
-  RUN_TEST(test_fork_while_another_thread_is_inside_a_call);
-  RUN_TEST(test_fork_while_threads_hammer_the_client);
-  RUN_TEST(test_a_child_may_free_the_client);
-  RUN_TEST(test_fork_inside_a_wait_callback);
-  RUN_TEST(test_retry_after_past_any_deadline_is_throttled_at_once);
-  RUN_TEST(test_announced_length_sizes_no_memory);
-  RUN_TEST(test_base_url_with_a_line_feed_is_refused);
-  RUN_TEST(test_redirect_with_user_information_is_refused);
-  RUN_TEST(test_one_letter_token_leaves_messages_whole);
+  check_run_selected(g_tests, CHECK_COUNT(g_tests));
   printf("test_hostile: %.2f s\n", now_s() - t0);
   return CHECK_SUMMARY();
 }
