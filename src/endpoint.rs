@@ -111,7 +111,7 @@ pub(crate) fn is_version_segment(segment: &str) -> bool {
 }
 
 /// Loopback hosts, the only ones plain `http://` may reach.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -132,8 +132,18 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     /// Checks `text`: `https://` anywhere, `http://` only for loopback, no user
-    /// info, query or fragment.
+    /// info, query or fragment, and nothing a URL parser would silently drop or
+    /// rewrite (control characters, spaces, backslashes).
     pub fn parse(text: &str) -> Result<BaseUrl> {
+        if let Some(c) = text
+            .chars()
+            .find(|&c| c.is_control() || c.is_whitespace() || c == '\\')
+        {
+            return Err(Error::invalid(format!(
+                "the base URL may not contain {}; nothing was changed",
+                describe_char(c)
+            )));
+        }
         let url = Url::parse(text)
             .map_err(|e| Error::invalid(format!("the base URL is not a valid URL: {e}")))?;
         match url.scheme() {
@@ -219,6 +229,19 @@ impl BaseUrl {
             None => url.set_query(None),
         }
         url
+    }
+}
+
+/// A character refused in a base URL, named for a message.
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".to_owned(),
+        '\\' => "a backslash".to_owned(),
+        '\t' => "a tab".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        '\n' => "a line feed".to_owned(),
+        c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+        c => format!("the white space U+{:04X}", u32::from(c)),
     }
 }
 
@@ -380,6 +403,28 @@ mod tests {
             "https://graph.microsoft.com/beta#f",
             "graph.microsoft.com/beta",
             "",
+        ] {
+            let err = BaseUrl::parse(bad).unwrap_err();
+            assert_eq!(*err.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_spaces_and_backslashes_are_refused() {
+        for bad in [
+            "http://127.0.0.1:9/beta\nX-Injected: 1",
+            "http://127.0.0.1:9/beta\r\nX: 1",
+            "http://127.0.0.1:9/be\tta",
+            "http://127.0.0.1:9/beta\u{1}",
+            "http://127.0.0.1:9/beta\u{7f}",
+            "http://127.0.0.1:9/beta\u{85}",
+            "http://127.0.0.1:9/be ta",
+            " http://127.0.0.1:9/beta",
+            "http://127.0.0.1:9/beta ",
+            "http://127.0.0.1:9\\beta",
+            "https://graph.microsoft.com\\@evil.example/beta",
+            "https://graph.microsoft.com/beta\u{a0}",
+            "https://graph.micro\u{0}soft.com/beta",
         ] {
             let err = BaseUrl::parse(bad).unwrap_err();
             assert_eq!(*err.kind(), ErrorKind::InvalidArgument, "{bad}");

@@ -115,21 +115,9 @@ impl Error {
         self
     }
 
-    /// Rewrites every text that came from a server (message, Graph code,
-    /// request id) with `f`; used to take the token out of echoed text.
-    pub(crate) fn map_text(mut self, f: impl Fn(&str) -> String) -> Self {
-        let inner = &mut *self.0;
-        inner.message = f(&inner.message);
-        if let ErrorKind::Http {
-            graph_code: Some(code),
-            ..
-        } = &mut inner.kind
-        {
-            *code = f(code);
-        }
-        if let Some(id) = &mut inner.trace.request_id {
-            *id = f(id);
-        }
+    /// The same error with its message rewritten by `f`.
+    pub(crate) fn map_message(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.0.message = f(&self.0.message);
         self
     }
 

@@ -14,6 +14,12 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn random_u64() -> u64 {
     let mut h = KEYS.build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    // A child of fork() starts with its parent's keys and counter: without
+    // this, both would send the same request ids. (0 until a fork: no cost.)
+    let salt = crate::http::fork::process_salt();
+    if salt != 0 {
+        h.write_u64(salt);
+    }
     h.finish()
 }
 

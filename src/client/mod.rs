@@ -2,6 +2,7 @@
 
 mod auth;
 mod challenge;
+mod clock;
 mod exchange;
 mod graph_error;
 mod retry;
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::http::read_ca_file;
 use crate::location::parse_location;
 use crate::model::Operation;
+use clock::deadline_after;
 use exchange::Fetched;
 use settings::{LazyHttp, Settings, Token};
 
@@ -163,13 +165,15 @@ impl Client {
     pub fn get_location(&self, location: &str) -> Result<Operation> {
         let settings = self.snapshot();
         let op = parse_location(location, &settings.base)?;
-        fetch(&settings, &op, Instant::now() + settings.timeout).map(|f| f.operation)
+        let deadline = deadline_after(Instant::now(), settings.timeout);
+        fetch(&settings, &op, deadline).map(|f| f.operation)
     }
 
     /// GETs one operation.
     pub fn get(&self, op: &OperationRef) -> Result<Operation> {
         let settings = self.snapshot();
-        fetch(&settings, op, Instant::now() + settings.timeout).map(|f| f.operation)
+        let deadline = deadline_after(Instant::now(), settings.timeout);
+        fetch(&settings, op, deadline).map(|f| f.operation)
     }
 
     /// Polls `location` until the operation succeeds or fails (`Ok` either way: read
@@ -184,17 +188,20 @@ impl Client {
     ) -> Result<Operation> {
         let settings = self.snapshot();
         let op = parse_location(location, &settings.base)?;
+        // The operation's status, quoted in a timeout's message, is server text.
+        let redact = |text: &str| match &settings.token {
+            Some(token) => token.redact(text),
+            None => text.to_owned(),
+        };
         wait::wait(
             |deadline| {
-                fetch(
-                    &settings,
-                    &op,
-                    deadline.min(Instant::now() + settings.timeout),
-                )
+                let call_deadline = deadline_after(Instant::now(), settings.timeout);
+                fetch(&settings, &op, deadline.min(call_deadline))
             },
             settings.poll_interval,
             timeout,
             on_poll,
+            redact,
         )
     }
 }

@@ -14,11 +14,13 @@ const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// Reads `Retry-After`: delta-seconds or an HTTP date (a past date is zero).
+/// Anything else (a sign, a fraction, text) is no `Retry-After` at all.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurd values saturate rather than fail: they end the call at once anyway.
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX / 2)));
+        // Any number of digits: one past u64 seconds is a pause past any
+        // deadline, which ends the call at once with the answer in hand.
+        return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -30,7 +32,9 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
     let full = exp.min(BACKOFF_CAP);
     let half = full / 2;
-    let jitter_ms = random_u64() % (half.as_millis() as u64 + 1);
+    // `half` is at most 15 s, so its milliseconds fit in u64 with room to spare.
+    let half_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX - 1);
+    let jitter_ms = random_u64() % (half_ms + 1);
     half + Duration::from_millis(jitter_ms)
 }
 
@@ -57,10 +61,23 @@ mod tests {
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("1.5", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
-        assert!(
-            parse_retry_after("99999999999999999999999", now).unwrap()
-                > Duration::from_secs(1 << 40)
+        assert_eq!(parse_retry_after("+1", now), None);
+        assert_eq!(parse_retry_after("1e3", now), None);
+        assert_eq!(
+            parse_retry_after("9223372036854775807", now),
+            Some(Duration::from_secs(i64::MAX as u64))
         );
+        assert_eq!(
+            parse_retry_after("18446744073709551616", now),
+            Some(Duration::MAX)
+        );
+        assert_eq!(parse_retry_after(&"9".repeat(30), now), Some(Duration::MAX));
+        assert_eq!(
+            parse_retry_after(&format!("{}7", "0".repeat(29)), now),
+            Some(Duration::from_secs(7))
+        );
+        let far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
+        assert!(far > Duration::from_secs(8000 * 365 * 86_400));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result, Trace};
 use crate::model::Operation;
 
+use super::clock::{deadline_after, ends_before};
 use super::exchange::Fetched;
 
 /// The longest pause between two polls (unless `Retry-After` asks for more).
@@ -18,18 +19,20 @@ pub const NOT_VISIBLE_GRACE: Duration = Duration::from_secs(10);
 /// if less), so it has time to get an answer.
 const LAST_POLL_MARGIN: Duration = Duration::from_secs(1);
 
-/// Waits with `fetch(deadline)` as the poll; see `Client::wait`.
+/// Waits with `fetch(deadline)` as the poll; see `Client::wait`. `redact` takes
+/// the token out of server text quoted in the wait's own messages.
 pub(crate) fn wait(
     mut fetch: impl FnMut(Instant) -> Result<Fetched>,
     first_interval: Duration,
     timeout: Duration,
     mut on_poll: impl FnMut(&Operation) -> bool,
+    redact: impl Fn(&str) -> String,
 ) -> Result<Operation> {
     if timeout.is_zero() {
         return Err(Error::invalid("the wait timeout must be more than 0 ms"));
     }
     let start = Instant::now();
-    let deadline = start + timeout;
+    let deadline = deadline_after(start, timeout);
     let margin = LAST_POLL_MARGIN.min(timeout / 10);
     let mut interval = first_interval;
     // What the last answer said, for the result if the deadline cuts a GET short.
@@ -46,7 +49,7 @@ pub(crate) fn wait(
             }) => {
                 trace = t;
                 not_found = None;
-                last_status = operation.status_str().map(str::to_owned);
+                last_status = operation.status_str().map(&redact);
                 if !on_poll(&operation) {
                     return Err(Error::new(
                         ErrorKind::Cancelled,
@@ -109,10 +112,11 @@ fn next_pause(
 ) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     match retry_after {
-        Some(after) => (after < left).then_some(after),
+        // Any size: a pause that would end past the deadline ends the wait now.
+        Some(after) => ends_before(after, deadline).then_some(after),
         None => {
             let pause = (*interval).min(left.checked_sub(margin)?);
-            *interval = (*interval * 2).min(MAX_POLL_INTERVAL);
+            *interval = interval.saturating_mul(2).min(MAX_POLL_INTERVAL);
             (!left.is_zero() && left > margin).then_some(pause)
         }
     }
@@ -169,5 +173,23 @@ mod tests {
             next_pause(after, &mut interval, deadline, LAST_POLL_MARGIN),
             None
         );
+        assert_eq!(
+            next_pause(
+                Some(Duration::MAX),
+                &mut interval,
+                deadline,
+                LAST_POLL_MARGIN
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn huge_intervals_and_timeouts_do_not_overflow() {
+        let deadline = deadline_after(Instant::now(), Duration::MAX);
+        let mut interval = Duration::MAX;
+        let pause = next_pause(None, &mut interval, deadline, LAST_POLL_MARGIN).unwrap();
+        assert_eq!(interval, MAX_POLL_INTERVAL);
+        assert!(pause > Duration::from_secs(86_400));
     }
 }

@@ -1,12 +1,11 @@
 //! Turns transport failures into messages a person can act on. Messages name the
-//! host but never carry a header (so never the token).
+//! host (or the proxy a request went through) but never carry a header (so never
+//! the token).
 
 use std::error::Error as StdError;
 use std::io;
 
-use reqwest::Url;
-
-use super::host_of;
+use super::proxy::Proxy;
 use crate::error::Error;
 use crate::remedy::Remedy;
 
@@ -18,23 +17,52 @@ pub(crate) enum Failure {
     Final(Error),
 }
 
-/// Classifies an error of `reqwest` raised while sending a request or reading its
-/// response head.
-pub(crate) fn send_failure(err: &reqwest::Error, url: &Url) -> Failure {
-    let host = &host_of(url);
+/// Classifies an error of `reqwest` raised while sending a request to `host` (its
+/// `host:port` as messages show it), through `via` if a proxy, or while reading
+/// its response head. When a proxy is in the way, it is the proxy that could not
+/// be reached or that refused, so messages name it and not the host behind it.
+pub(crate) fn send_failure(err: &reqwest::Error, host: &str, via: Option<&Proxy>) -> Failure {
     if err.is_timeout() || chain_has_io_kind(err, io::ErrorKind::TimedOut) {
-        return Failure::Final(Error::timeout(format!("the request to {host} timed out")));
+        return Failure::Final(Error::timeout(match via {
+            Some(proxy) => format!(
+                "the request through the proxy {} ({}) timed out",
+                proxy.shown, proxy.var
+            ),
+            None => format!("the request to {host} timed out"),
+        }));
     }
+    // Through a CONNECT tunnel, TLS is still with the host itself.
     if let Some(tls) = find_tls_error(err) {
         return Failure::Final(tls_error(tls, host));
     }
+    let cause = root_cause(err);
     if err.is_connect() {
-        return Failure::Final(Error::transport(format!(
-            "could not connect to {host}: {}",
-            root_cause(err)
-        )));
+        return Failure::Final(Error::transport(match via {
+            Some(proxy) => match cause.strip_prefix("tunnel error: ") {
+                Some(refusal) => format!(
+                    "the proxy {} ({}) refused to open a tunnel: {}",
+                    proxy.shown,
+                    proxy.var,
+                    match refusal {
+                        "unsuccessful" => "it answered CONNECT with an error status",
+                        other => other,
+                    }
+                ),
+                None => format!(
+                    "could not connect through the proxy {} ({}): {cause}",
+                    proxy.shown, proxy.var
+                ),
+            },
+            None => format!("could not connect to {host}: {cause}"),
+        }));
     }
-    let message = format!("the connection to {host} failed: {}", root_cause(err));
+    let message = match via {
+        Some(proxy) => format!(
+            "the connection through the proxy {} ({}) failed: {cause}",
+            proxy.shown, proxy.var
+        ),
+        None => format!("the connection to {host} failed: {cause}"),
+    };
     if is_reset(err) {
         Failure::ResetBeforeResponse(Error::transport(message))
     } else {
@@ -42,9 +70,8 @@ pub(crate) fn send_failure(err: &reqwest::Error, url: &Url) -> Failure {
     }
 }
 
-/// The error for a body that could not be read to its end.
-pub(crate) fn body_failure(err: &reqwest::Error, url: &Url, received: usize) -> Error {
-    let host = host_of(url);
+/// The error for a body from `host` that could not be read to its end.
+pub(crate) fn body_failure(err: &reqwest::Error, host: &str, received: usize) -> Error {
     // reqwest reports its own timeout as an io::Error wrapping a reqwest::Error.
     let reqwest_timeout = sources(err)
         .filter_map(|e| e.downcast_ref::<reqwest::Error>())

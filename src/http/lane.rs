@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
-use reqwest::Url;
 use tokio::runtime::Runtime;
 
 use super::failure::{self, Failure};
-use super::{host_of, Reply, Request};
+use super::proxy::{Proxies, Proxy};
+use super::{Reply, Request};
 use crate::error::{Error, ErrorKind, Result};
 
 /// `User-Agent` of every request.
@@ -24,6 +24,10 @@ const RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
 /// minutes; checking on every call would cost two system calls.
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
 
+/// The most room a body's buffer holds beyond the bytes received: memory follows
+/// what the server sent, never what it announced.
+const BODY_SLACK: usize = 16 * 1024;
+
 pub(super) struct Lane {
     runtime: Runtime,
     client: reqwest::Client,
@@ -32,7 +36,7 @@ pub(super) struct Lane {
 }
 
 impl Lane {
-    pub(super) fn new(tls: &Arc<rustls::ClientConfig>) -> Result<Lane> {
+    pub(super) fn new(tls: &Arc<rustls::ClientConfig>, proxies: &Arc<Proxies>) -> Result<Lane> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -45,14 +49,25 @@ impl Lane {
             HeaderValue::from_static("include-unknown-enum-members"),
         );
         headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .tls_backend_preconfigured(rustls::ClientConfig::clone(tls))
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
             .http1_only()
+            // RFC 9112 asks clients to read an obs-fold as a space.
+            .http1_allow_obsolete_multiline_headers_in_responses(true)
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(60));
+        // The proxy is our choice (src/http/proxy.rs), never reqwest's defaults.
+        // With none configured, reqwest is told so and checks nothing per request.
+        let builder = if proxies.is_empty() {
+            builder.no_proxy()
+        } else {
+            let proxies = Arc::clone(proxies);
+            builder.proxy(reqwest::Proxy::custom(move |url| proxies.proxy_url(url)))
+        };
+        let client = builder
             .build()
             .map_err(|e| Error::transport(format!("cannot set up HTTP: {e}")))?;
         Ok(Lane {
@@ -62,19 +77,36 @@ impl Lane {
         })
     }
 
-    /// Sends `req` and reads the answer, driving this lane on the calling thread.
-    pub(super) fn send(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
-        let reply = self.runtime.block_on(self.exchange(req));
+    /// Sends `req` (through `via`, the proxy the lane's client will pick for it)
+    /// and reads the answer, driving this lane on the calling thread.
+    pub(super) fn send(
+        &self,
+        req: &Request<'_>,
+        via: Option<&Proxy>,
+    ) -> std::result::Result<Reply, Failure> {
+        let reply = self.runtime.block_on(self.exchange(req, via));
         self.last_used.set(Some(Instant::now()));
         reply
     }
 
-    async fn exchange(&self, req: &Request<'_>) -> std::result::Result<Reply, Failure> {
+    async fn exchange(
+        &self,
+        req: &Request<'_>,
+        via: Option<&Proxy>,
+    ) -> std::result::Result<Reply, Failure> {
         let remaining = req.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::Final(Error::timeout(format!(
                 "no time was left for the request to {}",
-                host_of(req.url)
+                req.host()
+            ))));
+        }
+        // reqwest would turn user information into an `Authorization: Basic`
+        // header: the only Authorization this library sends is its Bearer.
+        if !req.url.username().is_empty() || req.url.password().is_some() {
+            return Err(Failure::Final(Error::transport(format!(
+                "refused to send a request to a URL with user information ({}); nothing was sent",
+                req.host()
             ))));
         }
         let idle = self
@@ -99,10 +131,10 @@ impl Lane {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| failure::send_failure(&e, req.url))?;
+            .map_err(|e| failure::send_failure(&e, &req.host(), via))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let body = read_capped(&mut response, req.url, req.max_body_bytes).await;
+        let body = read_capped(&mut response, req).await;
         Ok(Reply {
             status,
             headers,
@@ -111,34 +143,99 @@ impl Lane {
     }
 }
 
-/// Reads the body, refusing more than `cap` bytes; memory stays within the cap
-/// whatever the server sends.
-async fn read_capped(response: &mut reqwest::Response, url: &Url, cap: usize) -> Result<Vec<u8>> {
+/// Reads the body, refusing more than the request's cap. The memory held never exceeds
+/// the bytes received plus [`BODY_SLACK`], whatever `Content-Length` says and
+/// whatever the cap: a declared length sizes nothing but the first, small buffer.
+async fn read_capped(response: &mut reqwest::Response, req: &Request<'_>) -> Result<Vec<u8>> {
+    let cap = req.max_body_bytes;
     let too_large = || {
         Error::new(
             ErrorKind::TooLarge { limit: cap },
             format!(
                 "the response body from {} is larger than the limit of {cap} bytes",
-                host_of(url)
+                req.host()
             ),
         )
     };
     let declared = response.content_length();
-    if declared.is_some_and(|len| len > cap as u64) {
+    if declared.is_some_and(|len| u64::try_from(cap).is_ok_and(|cap| len > cap)) {
         return Err(too_large());
     }
-    let initial = declared.map_or(8 * 1024, |len| len as usize).min(cap);
-    let mut body = Vec::with_capacity(initial);
+    let initial = declared.map_or(8 * 1024, |len| {
+        usize::try_from(len).map_or(BODY_SLACK, |len| len.min(BODY_SLACK))
+    });
+    let mut body = Vec::with_capacity(initial.min(cap));
     loop {
         match response.chunk().await {
             Ok(None) => return Ok(body),
             Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > cap {
+                // `body.len() <= cap` always, so this cannot overflow.
+                if chunk.len() > cap - body.len() {
                     return Err(too_large());
                 }
+                reserve_for(&mut body, chunk.len(), cap);
                 body.extend_from_slice(&chunk);
             }
-            Err(e) => return Err(failure::body_failure(&e, url, body.len())),
+            Err(e) => return Err(failure::body_failure(&e, &req.host(), body.len())),
         }
+    }
+}
+
+/// Makes room for `more` bytes (`body.len() + more <= cap`): doubling while the
+/// body is small, then growing by at most [`BODY_SLACK`] beyond what is needed,
+/// so the spare capacity stays within [`BODY_SLACK`].
+fn reserve_for(body: &mut Vec<u8>, more: usize, cap: usize) {
+    let spare_now = body.capacity() - body.len();
+    if spare_now >= more {
+        return;
+    }
+    let needed = body.len() + more;
+    let spare = body.len().min(BODY_SLACK).min(cap - needed);
+    body.reserve_exact(more + spare);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_capacity_stays_within_the_slack() {
+        let cap = usize::MAX;
+        let mut body = Vec::with_capacity(100);
+        let mut received = 0usize;
+        for step in [
+            1usize,
+            7,
+            100,
+            5000,
+            16 * 1024,
+            70_000,
+            1,
+            3,
+            1 << 20,
+            12345,
+        ] {
+            for _ in 0..20 {
+                reserve_for(&mut body, step, cap);
+                body.extend(std::iter::repeat_n(0u8, step));
+                received += step;
+                assert_eq!(body.len(), received);
+                assert!(
+                    body.capacity() <= received + BODY_SLACK,
+                    "{} bytes held for {received}",
+                    body.capacity()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_cap_bounds_the_spare_room() {
+        let mut body = vec![0u8; 10];
+        reserve_for(&mut body, 5, 15);
+        // No spare room past the cap (reserve_exact asks for exactly this much).
+        assert_eq!(body.capacity(), 15);
+        body.extend_from_slice(&[1; 5]);
+        assert_eq!(body.len(), 15);
     }
 }
