@@ -31,8 +31,8 @@ mod time;
 
 pub use cancel::Cancel;
 pub use client::{
-    Client, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
-    MAX_RETRIES_LIMIT,
+    Client, ProvidedToken, TokenProvider, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, MAX_RETRIES_LIMIT, RENEW_MARGIN,
 };
 pub use endpoint::{BaseUrl, Cloud, OperationRef, Parent};
 pub use error::{Error, ErrorKind, Result, Trace};

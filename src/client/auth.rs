@@ -60,18 +60,6 @@ pub(crate) struct Bearer {
     pub generation: u64,
 }
 
-/// Why the provider is asked.
-#[derive(Clone, Copy)]
-pub(crate) enum Need<'a> {
-    /// No token, or it expires soon: before a request.
-    Fresh,
-    /// A request with the token of this generation was answered 401.
-    Rejected {
-        generation: u64,
-        claims: Option<&'a str>,
-    },
-}
-
 /// The state behind the lock.
 #[derive(Default)]
 struct State {
@@ -121,6 +109,11 @@ impl Auth {
     /// Sets or removes the provider. The token in use stays.
     pub(crate) fn set_provider(&self, provider: Option<Arc<dyn TokenProvider>>) {
         self.lock().provider = provider;
+    }
+
+    /// The token in use, if any.
+    pub(crate) fn current(&self) -> Option<Token> {
+        self.lock().token.clone()
     }
 
     pub(crate) fn has_token(&self) -> bool {

@@ -18,13 +18,17 @@ pub(crate) use retry::backoff;
 pub use retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT};
 
+use crate::cancel::Cancel;
 use crate::endpoint::{check_select, BaseUrl, Cloud, OperationRef, Parent};
 use crate::error::{Error, Result};
 use crate::http::read_ca_file;
 use crate::location::parse_location;
+use crate::log::{log, LogLevel, LogSink, Logger};
 use crate::model::Operation;
+use auth::Auth;
+pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
 use clock::deadline_after;
-use exchange::Fetched;
+use exchange::{Ctx, Fetched};
 use settings::{LazyHttp, Settings, Token};
 
 /// A Graph client for teamsAsyncOperation resources.
@@ -34,13 +38,16 @@ use settings::{LazyHttp, Settings, Token};
 /// requests of a client share one connection pool.
 pub struct Client {
     settings: RwLock<Arc<Settings>>,
+    auth: Auth,
 }
 
 impl Client {
-    /// A client with no token yet, for the global cloud's beta endpoint.
+    /// A client with no token yet, for the global cloud's beta endpoint. Logs to
+    /// stderr when `TEAMSOP_LOG` says so (see [`Client::set_log`]).
     pub fn new() -> Client {
         Client {
-            settings: RwLock::new(Arc::new(Settings::new(None))),
+            settings: RwLock::new(Arc::new(Settings::new())),
+            auth: Auth::default(),
         }
     }
 
@@ -48,7 +55,8 @@ impl Client {
     pub fn with_token(token: &str) -> Result<Client> {
         let token = Token::new(token)?;
         Ok(Client {
-            settings: RwLock::new(Arc::new(Settings::new(Some(token)))),
+            settings: RwLock::new(Arc::new(Settings::new())),
+            auth: Auth::with_token(Some(token)),
         })
     }
 
@@ -65,11 +73,32 @@ impl Client {
         *guard = Arc::new(next);
     }
 
-    /// Sets the bearer token; `None` clears it. An empty token is refused.
+    /// Sets the bearer token; `None` clears it. An empty token is refused. With a
+    /// token provider set, this token is used until a 401 has it renewed.
     pub fn set_token(&self, token: Option<&str>) -> Result<()> {
         let token = token.map(Token::new).transpose()?;
-        self.update(|s| s.token = token);
+        self.auth.set_token(token);
         Ok(())
+    }
+
+    /// Sets the provider asked for a token before one expires (5 minutes ahead)
+    /// and once after a 401, with the claims of a CAE challenge; `None` removes
+    /// it (the last token it gave stays set until replaced). For this client the
+    /// provider is never called twice at once.
+    pub fn set_token_provider(&self, provider: Option<Arc<dyn TokenProvider>>) {
+        self.auth.set_provider(provider);
+    }
+
+    /// Sends log lines up to `max_level` to `sink` (replacing `TEAMSOP_LOG`'s
+    /// stderr lines). Lines never hold the token.
+    pub fn set_log(&self, max_level: LogLevel, sink: Arc<dyn LogSink>) {
+        let logger = Logger::new(max_level, sink);
+        self.update(|s| s.log = logger);
+    }
+
+    /// Turns logging off (`TEAMSOP_LOG` included).
+    pub fn set_log_off(&self) {
+        self.update(|s| s.log = Logger::off());
     }
 
     /// Targets a national cloud's beta endpoint.
@@ -164,16 +193,28 @@ impl Client {
     /// GETs the operation a 202's `Location` names (see [`crate::parse_location`]).
     pub fn get_location(&self, location: &str) -> Result<Operation> {
         let settings = self.snapshot();
-        let op = parse_location(location, &settings.base)?;
-        let deadline = deadline_after(Instant::now(), settings.timeout);
-        fetch(&settings, &op, deadline).map(|f| f.operation)
+        let done = parse_location(location, &settings.base).and_then(|op| {
+            let deadline = deadline_after(Instant::now(), settings.timeout);
+            fetch(&self.ctx(&settings, None), &op, deadline).map(|f| f.operation)
+        });
+        logged(&settings, "GET of the Location", done)
     }
 
     /// GETs one operation.
     pub fn get(&self, op: &OperationRef) -> Result<Operation> {
         let settings = self.snapshot();
         let deadline = deadline_after(Instant::now(), settings.timeout);
-        fetch(&settings, op, deadline).map(|f| f.operation)
+        let done = fetch(&self.ctx(&settings, None), op, deadline).map(|f| f.operation);
+        logged(&settings, "GET of the operation", done)
+    }
+
+    /// What a call made now works with.
+    fn ctx<'a>(&'a self, settings: &'a Settings, cancel: Option<&'a Cancel>) -> Ctx<'a> {
+        Ctx {
+            settings,
+            auth: &self.auth,
+            cancel,
+        }
     }
 
     /// Polls `location` until the operation succeeds or fails (`Ok` either way: read
@@ -186,31 +227,63 @@ impl Client {
         timeout: Duration,
         on_poll: impl FnMut(&Operation) -> bool,
     ) -> Result<Operation> {
+        self.wait_cancellable(location, timeout, None, on_poll)
+    }
+
+    /// As [`Client::wait`]; in addition it ends with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind) as soon as `cancel` is triggered
+    /// from another thread, wherever the wait is (in a GET, in a retry's pause,
+    /// between polls). A trigger pulled before the call sends nothing.
+    pub fn wait_cancellable(
+        &self,
+        location: &str,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+        on_poll: impl FnMut(&Operation) -> bool,
+    ) -> Result<Operation> {
         let settings = self.snapshot();
-        let op = parse_location(location, &settings.base)?;
-        // The operation's status, quoted in a timeout's message, is server text.
-        let redact = |text: &str| match &settings.token {
-            Some(token) => token.redact(text),
-            None => text.to_owned(),
-        };
-        wait::wait(
-            |deadline| {
-                let call_deadline = deadline_after(Instant::now(), settings.timeout);
-                fetch(&settings, &op, deadline.min(call_deadline))
-            },
-            settings.poll_interval,
-            timeout,
-            on_poll,
-            redact,
-        )
+        let ctx = self.ctx(&settings, cancel);
+        let done = parse_location(location, &settings.base).and_then(|op| {
+            // The operation's status, quoted in a timeout's message, is server text.
+            let token = self.auth.current();
+            let redact = |text: &str| match &token {
+                Some(token) => token.redact(text),
+                None => text.to_owned(),
+            };
+            wait::wait(
+                &ctx,
+                |deadline| {
+                    let call_deadline = deadline_after(Instant::now(), settings.timeout);
+                    fetch(&ctx, &op, deadline.min(call_deadline))
+                },
+                timeout,
+                on_poll,
+                redact,
+            )
+        });
+        logged(&settings, "wait", done)
     }
 }
 
 /// The longest URL the HTTP layer can carry (its request-target limit).
 const MAX_URL_BYTES: usize = 65_534;
 
+/// `done`, with an ERROR line when it is an error.
+fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {
+    if let Err(e) = &done {
+        log!(
+            settings.log,
+            Error,
+            "{what} failed ({}): {e}",
+            e.kind_name()
+        );
+    }
+    done
+}
+
 /// One GET of `op`, ending by `deadline`.
-fn fetch(settings: &Settings, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
+fn fetch(ctx: &Ctx<'_>, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
+    let settings = ctx.settings;
     let url = settings.url_cache.get_or_build(op, || {
         settings.base.operation_url(op, settings.select.as_deref())
     });
@@ -220,7 +293,7 @@ fn fetch(settings: &Settings, op: &OperationRef, deadline: Instant) -> Result<Fe
             url.as_str().len()
         )));
     }
-    exchange::get_operation(settings, &url, deadline)
+    exchange::get_operation(ctx, &url, deadline)
 }
 
 impl Default for Client {
@@ -231,6 +304,9 @@ impl Default for Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.snapshot(), f)
+        f.debug_struct("Client")
+            .field("auth", &self.auth)
+            .field("settings", &*self.snapshot())
+            .finish()
     }
 }

@@ -27,21 +27,27 @@ use std::time::Instant;
 
 use reqwest::header::HeaderMap;
 use reqwest::header::HeaderValue;
-use reqwest::{StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use rustls_pki_types::CertificateDer;
 
 pub(crate) use failure::Failure;
 pub(crate) use proxy::Proxies;
 pub(crate) use tls::read_ca_file;
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::log::Logger;
 use lane::Lane;
 use proxy::Route;
 use sigpipe::SigpipeGuard;
 
 /// What one request carries besides its URL.
 pub(crate) struct Request<'a> {
+    /// GET for an operation, POST for a `$batch` (with its JSON body).
+    pub method: Method,
     pub url: &'a Url,
+    /// A JSON body to send (a `$batch`), or none.
+    pub json_body: Option<&'a [u8]>,
     /// How messages name the URL's host: `None` for `host:port` of `url` (a URL
     /// of the caller's), or that text with the token taken out when a server
     /// chose the URL (a redirect to another host).
@@ -53,6 +59,9 @@ pub(crate) struct Request<'a> {
     pub attempt: u32,
     pub deadline: Instant,
     pub max_body_bytes: usize,
+    /// Pulled from another thread, it abandons the request at once.
+    pub cancel: Option<&'a Cancel>,
+    pub log: &'a Logger,
 }
 
 impl Request<'_> {
