@@ -91,6 +91,30 @@ typedef enum teamsop_result {
 } teamsop_result;
 
 /**
+ * How much a client logs (API 0.2): each level includes the ones above it.
+ *
+ * Not in the header until a function or callback type uses it.
+ */
+typedef enum teamsop_log_level {
+  /**
+   * A call failed: its result and message.
+   */
+  TEAMSOP_LOG_ERROR = 1,
+  /**
+   * A retry (429/503/504/reset): status or fault, attempt, pause.
+   */
+  TEAMSOP_LOG_WARN = 2,
+  /**
+   * Each HTTP request sent: method, URL, status, time, request ids.
+   */
+  TEAMSOP_LOG_INFO = 3,
+  /**
+   * Re-polls, connections opened or reused, TLS, proxy, pacing, token renewals.
+   */
+  TEAMSOP_LOG_DEBUG = 4,
+} teamsop_log_level;
+
+/**
  * Graph's teamsAsyncOperationStatus, plus the library's own `_UNRECOGNIZED` and
  * `_ABSENT`.
  */
@@ -216,6 +240,16 @@ typedef enum teamsop_cloud {
 typedef struct LogLevel LogLevel;
 
 /**
+ * A cancellation trigger: another thread pulls it to end a call at once.
+ *
+ * Opaque and thread-safe. Create with `teamsop_cancel_new`, pull with
+ * `teamsop_cancel_trigger` (any thread, any number of times), free with
+ * `teamsop_cancel_free` once no call uses it. Once triggered it stays triggered:
+ * make a new one for the next call.
+ */
+typedef struct teamsop_cancel teamsop_cancel;
+
+/**
  * A Graph client: token, base URL, timeouts, retries and a connection pool.
  *
  * Opaque. Create with `teamsop_client_new`, free with `teamsop_client_free`.
@@ -243,11 +277,95 @@ typedef struct teamsop_operation teamsop_operation;
  */
 typedef bool (*teamsop_poll_fn)(const struct teamsop_operation *current, void *user_data);
 
+/**
+ * Receives the log lines of a client (`teamsop_client_set_log`), on the thread of
+ * the call a line describes.
+ *
+ * `line` is one line without a newline, borrowed for the call. The library never
+ * writes the token into it (a one-character token may still occur as a letter of
+ * other words). It may call any teamsop function but `teamsop_client_free` on
+ * this client (`teamsop_last_error_message` in an ERROR line's call gives that
+ * failure's message). It must not throw (C++) or `longjmp` out.
+ */
+typedef void (*teamsop_log_fn)(void *user_data, enum teamsop_log_level level, const char *line);
+
+/**
+ * Asked for an access token by a client that has a provider
+ * (`teamsop_client_set_token_provider`), on the thread of the call that needs it:
+ * before a request when the client has no token or the provider's last token
+ * expires in less than 5 minutes, and once after a 401 answer (the request is then
+ * sent once more with the new token).
+ *
+ * `claims` is the decoded claims challenge of that 401 (continuous access
+ * evaluation: `WWW-Authenticate: Bearer ... error="insufficient_claims",
+ * claims="<base64>"`), a JSON object to hand to the identity platform, or NULL
+ * when there is none; it is borrowed for the call. Write a NUL-terminated token
+ * into `buf` (`buf_len` bytes, at least 16384, NUL included) and its expiry in
+ * Unix milliseconds into `*expires_unix_ms` (`TEAMSOP_NO_TIME` when unknown: it
+ * is then renewed only after a 401), and return true. Return false to fail the
+ * call with `TEAMSOP_ERR_UNAUTHORIZED`. A token that does not fit, is empty or
+ * holds a byte outside visible ASCII (0x21-0x7E) fails the call with
+ * `TEAMSOP_ERR_UNAUTHORIZED` and a message saying so (never quoting it). The
+ * library wipes `buf` after copying the token.
+ *
+ * For one client it is never called twice at once: concurrent calls that need a
+ * token wait for the one answer and share it. It may call any teamsop function
+ * but `teamsop_client_free` on this client (a call it makes on this client uses
+ * the token already set). It must not throw (C++) or `longjmp` out.
+ */
+typedef bool (*teamsop_token_fn)(void *user_data,
+                                 const char *claims,
+                                 char *buf,
+                                 size_t buf_len,
+                                 int64_t *expires_unix_ms);
+
 
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates a cancellation trigger, not yet triggered.
+ *
+ * Returns a new handle owned by the caller (free it with `teamsop_cancel_free`),
+ * or NULL only when out of memory. Pass it to `teamsop_wait_cancellable` (or
+ * `teamsop_batch_run`), and call `teamsop_cancel_trigger` from any thread to end
+ * that call within 100 ms. Thread-safe.
+ */
+struct teamsop_cancel *teamsop_cancel_new(void);
+
+/**
+ * Pulls the trigger: every call using `cancel` returns `TEAMSOP_ERR_CANCELLED` at
+ * once (within 100 ms), wherever it is (in a GET, in a retry's pause, between
+ * polls); a call started later with it sends nothing. It stays triggered.
+ *
+ * Any thread, any number of times; NULL is a no-op. Not async-signal-safe: from
+ * a signal handler, hand the signal to a thread that calls this (e.g. `sigwait`).
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+void teamsop_cancel_trigger(struct teamsop_cancel *cancel);
+
+/**
+ * Whether `teamsop_cancel_trigger` was called on `cancel`; false for NULL.
+ * Thread-safe.
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+bool teamsop_cancel_is_triggered(const struct teamsop_cancel *cancel);
+
+/**
+ * Frees a cancellation trigger. NULL is a no-op.
+ *
+ * Not while a call is using it, nor while another thread may still trigger it.
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`, freed only once.
+ */
+void teamsop_cancel_free(struct teamsop_cancel *cancel);
 
 /**
  * Creates a client.
@@ -483,6 +601,28 @@ enum teamsop_result teamsop_wait(const struct teamsop_client *client,
                                  struct teamsop_operation **out);
 
 /**
+ * As `teamsop_wait`; in addition it returns `TEAMSOP_ERR_CANCELLED` within 100 ms
+ * of `teamsop_cancel_trigger(cancel)` from any thread, whether it is in a GET, in
+ * a retry's pause or between polls. `cancel` may be NULL (then it is exactly
+ * `teamsop_wait`). A cancel already triggered ends the call before anything is
+ * sent. A token provider that is being asked is not interrupted: the call ends
+ * when it returns.
+ *
+ * Ownership of `*out`, errors and threads as `teamsop_wait`; `cancel` is
+ * borrowed for the call and must not be freed before it returns.
+ *
+ * # Safety
+ * As `teamsop_wait`; `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+enum teamsop_result teamsop_wait_cancellable(const struct teamsop_client *client,
+                                             const char *location,
+                                             uint32_t timeout_ms,
+                                             teamsop_poll_fn on_poll,
+                                             void *user_data,
+                                             const struct teamsop_cancel *cancel,
+                                             struct teamsop_operation **out);
+
+/**
  * Parses a response body already in hand; no network.
  *
  * Reads exactly `len` bytes at `json` (no NUL needed). On `TEAMSOP_OK`, `*out` is
@@ -550,6 +690,35 @@ const char *teamsop_version(void);
  * static string: never NULL, never freed. Thread-safe.
  */
 const char *teamsop_result_str(uint32_t result);
+
+/**
+ * Sends a client's log lines up to `max_level` (a `teamsop_log_level`, 1 to 4,
+ * taken as `uint32_t`) to `fn`, with `user_data` passed untouched; `fn` NULL
+ * turns logging off for this client, `TEAMSOP_LOG` included.
+ *
+ * Levels: ERROR, a call failed (its result and message); WARN, a retry (status
+ * or fault, attempt, pause), a batch operation ending in an error; INFO, each
+ * HTTP request sent (method, URL, status, milliseconds, request-id,
+ * client-request-id; a `$batch` is one line with its inner count); DEBUG, each
+ * inner request of a `$batch`, 404 re-polls, connections, TLS, proxy, pacing,
+ * token renewals. Until this is first called, the environment variable
+ * `TEAMSOP_LOG` (`error`, `warn`, `info` or `debug`, read when the client was
+ * created) sends the same lines to stderr, each prefixed `teamsop: `. Lines never
+ * hold the token; logging off costs nothing measurable.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client or a `max_level`
+ * outside 1 to 4 (whether `fn` is NULL or not); the setting is then unchanged.
+ * Thread-safe: calls already under way keep the setting they started with.
+ * `user_data` must stay valid while `fn` is set.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `fn` is NULL or a function that honours
+ * `teamsop_log_fn`'s contract for as long as it is set.
+ */
+enum teamsop_result teamsop_client_set_log(struct teamsop_client *client,
+                                           uint32_t max_level,
+                                           teamsop_log_fn fn,
+                                           void *user_data);
 
 /**
  * Frees an operation and every string read from it. NULL is a no-op.
@@ -714,6 +883,27 @@ const char *teamsop_operation_json(const struct teamsop_operation *op);
  * `op` is NULL or a live operation.
  */
 bool teamsop_operation_is_terminal(const struct teamsop_operation *op);
+
+/**
+ * Sets the function a client asks for tokens (see `teamsop_token_fn` for when it
+ * is called and what it must do); `fn` NULL removes it, and the last token it
+ * gave stays set until replaced.
+ *
+ * With a provider set, a token given by `teamsop_client_set_token` is used until
+ * a 401 has it renewed. `user_data` is passed to `fn` untouched; it must stay
+ * valid while `fn` is set. `fn` is called on the threads that make calls on this
+ * client, never two at once for this client.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe (calls
+ * already under way keep the provider they started with).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `fn` is NULL or a function that honours
+ * `teamsop_token_fn`'s contract for as long as it is set.
+ */
+enum teamsop_result teamsop_client_set_token_provider(struct teamsop_client *client,
+                                                      teamsop_token_fn fn,
+                                                      void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

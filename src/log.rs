@@ -151,6 +151,31 @@ impl LogSink for Stderr {
     }
 }
 
+/// Called with a failing call's error just before its ERROR line goes out, so a
+/// sink that asks "why did the last call fail?" (the C ABI's per-thread last
+/// error) already gets this failure. Set once by the C layer.
+static FAILURE_RECORDER: std::sync::OnceLock<fn(&crate::error::Error)> = std::sync::OnceLock::new();
+
+/// Sets the function [`Logger::failed`] calls first (once per process).
+pub(crate) fn set_failure_recorder(record: fn(&crate::error::Error)) {
+    let _ = FAILURE_RECORDER.set(record);
+}
+
+impl Logger {
+    /// The ERROR line of a call that failed with `error` (`what` names the call).
+    pub(crate) fn failed(&self, what: &str, error: &crate::error::Error) {
+        if self.enabled(LogLevel::Error) {
+            if let Some(record) = FAILURE_RECORDER.get() {
+                record(error);
+            }
+            self.emit(
+                LogLevel::Error,
+                format_args!("{what} failed ({}): {error}", error.kind_name()),
+            );
+        }
+    }
+}
+
 /// Logs a line at a level, formatting it only when the level is enabled:
 /// `log!(logger, Info, "GET {url} {status}")`.
 macro_rules! log {

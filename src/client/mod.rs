@@ -23,7 +23,7 @@ use crate::endpoint::{check_select, BaseUrl, Cloud, OperationRef, Parent};
 use crate::error::{Error, Result};
 use crate::http::read_ca_file;
 use crate::location::parse_location;
-use crate::log::{log, LogLevel, LogSink, Logger};
+use crate::log::{LogLevel, LogSink, Logger};
 use crate::model::Operation;
 use auth::Auth;
 pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
@@ -271,12 +271,7 @@ const MAX_URL_BYTES: usize = 65_534;
 /// `done`, with an ERROR line when it is an error.
 fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {
     if let Err(e) = &done {
-        log!(
-            settings.log,
-            Error,
-            "{what} failed ({}): {e}",
-            e.kind_name()
-        );
+        settings.log.failed(what, e);
     }
     done
 }

@@ -10,6 +10,7 @@
 
 mod args;
 mod boundary;
+mod cancel;
 mod client;
 mod enums;
 mod error_record;
@@ -17,13 +18,18 @@ mod fetch;
 mod handle;
 mod last_error;
 mod library;
+mod logging;
 mod operation;
+mod token_provider;
 mod types;
 
+pub use cancel::*;
 pub use client::*;
 pub use enums::*;
 pub use fetch::*;
 pub use last_error::*;
 pub use library::*;
+pub use logging::*;
 pub use operation::*;
+pub use token_provider::*;
 pub use types::*;
