@@ -116,6 +116,7 @@ impl Auth {
         self.lock().token.clone()
     }
 
+    #[cfg(test)]
     pub(crate) fn has_token(&self) -> bool {
         self.lock().token.is_some()
     }

@@ -36,7 +36,7 @@ pub(crate) use tls::read_ca_file;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::log::Logger;
+use crate::log::{log, Logger};
 use lane::Lane;
 use proxy::Route;
 use sigpipe::SigpipeGuard;
@@ -166,10 +166,26 @@ impl Http {
             }
         };
         let _sigpipe = SigpipeGuard::new();
+        if let Some(proxy) = via {
+            log!(
+                req.log,
+                Debug,
+                "http: through the proxy {} ({})",
+                proxy.shown,
+                proxy.var
+            );
+        }
         let lanes = self.lanes();
         let lane = match lanes.pop() {
             Some(lane) => lane,
-            None => Lane::new(&self.tls, &self.proxies).map_err(Failure::Final)?,
+            None => {
+                log!(
+                    req.log,
+                    Debug,
+                    "http: no idle lane; a new one (its own connections) for this call"
+                );
+                Lane::new(&self.tls, &self.proxies).map_err(Failure::Final)?
+            }
         };
         let reply = lane.send(req, via);
         lanes.put_back(lane);
