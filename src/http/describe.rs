@@ -7,6 +7,7 @@ use std::io;
 use reqwest::Url;
 
 use super::host_of;
+use super::roots::RootsUnavailable;
 use crate::error::Error;
 
 /// How a failed request should be treated by the retry loop.
@@ -61,6 +62,11 @@ pub(crate) fn body_failure(err: &reqwest::Error, url: &Url, received: usize) -> 
 
 fn tls_message(err: &rustls::Error, host: &str) -> String {
     use rustls::{CertificateError, Error as E};
+    if let E::InvalidCertificate(CertificateError::Other(other)) = err {
+        if let Some(no_roots) = other.0.downcast_ref::<RootsUnavailable>() {
+            return format!("TLS: the certificate of {host} could not be checked: {no_roots}");
+        }
+    }
     match err {
         E::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
             "TLS: the certificate of {host} is not trusted (unknown issuer); add its CA with teamsop_client_set_ca_file"

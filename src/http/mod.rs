@@ -10,6 +10,8 @@
 
 mod describe;
 mod lane;
+mod pem;
+mod roots;
 mod sigpipe;
 mod tls;
 
