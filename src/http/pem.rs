@@ -49,16 +49,7 @@ pub(crate) fn certificates(
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    // Sections start at '-': jump between dashes instead of testing every offset.
-    let mut from = 0;
-    while let Some(i) = haystack[from..].iter().position(|&b| b == b'-') {
-        let at = from + i;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 /// 0..=63 for the base64 alphabet, SKIP for white space, BAD for the rest ('=' included).
@@ -82,40 +73,59 @@ const TABLE: [u8; 256] = {
 /// Standard base64 with optional `=` padding (only at the end), white space ignored.
 fn decode_base64(text: &[u8]) -> Result<Vec<u8>, PemError> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
+    // Sextets of the group being read when it is not read whole (across a line end).
+    let mut group = [0u8; 4];
+    let mut held = 0usize;
     let mut padding = 0usize;
-    for &c in text {
-        let v = TABLE[c as usize];
-        if v == SKIP {
-            continue;
+    let mut i = 0;
+    while i < text.len() {
+        // Fast path: whole groups of four symbols (PEM lines are 64 symbols long,
+        // so every line is read this way), until anything else.
+        if held == 0 && padding == 0 {
+            for quad in text[i..].chunks_exact(4) {
+                let (a, b, c, d) = (
+                    TABLE[usize::from(quad[0])],
+                    TABLE[usize::from(quad[1])],
+                    TABLE[usize::from(quad[2])],
+                    TABLE[usize::from(quad[3])],
+                );
+                if (a | b | c | d) >= 64 {
+                    break;
+                }
+                out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2, c << 6 | d]);
+                i += 4;
+            }
+            if i == text.len() {
+                break;
+            }
         }
-        if c == b'=' {
-            padding += 1;
-            continue;
-        }
-        if v == BAD || padding > 0 {
-            return Err(PemError::BadBase64);
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+        let symbol = text[i];
+        i += 1;
+        match TABLE[usize::from(symbol)] {
+            SKIP => {}
+            _ if symbol == b'=' => padding += 1,
+            v if v < 64 && padding == 0 => {
+                group[held] = v;
+                held += 1;
+                if held == 4 {
+                    let [a, b, c, d] = group;
+                    out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2, c << 6 | d]);
+                    held = 0;
+                }
+            }
+            _ => return Err(PemError::BadBase64),
         }
     }
-    // What is left over must be the zero bits of a final partial group, and the
-    // padding (if any) must complete that group: 2 symbols + "==", 3 + "=".
-    let symbols_in_last_group = match bits {
-        0 => 0,
-        4 => 2,
-        2 => 3,
+    // A final partial group: 2 symbols give a byte, 3 give two; the bits past them
+    // must be zero, and padding, if any, must complete the group.
+    let [a, b, c, _] = group;
+    match held {
+        0 => {}
+        2 if b & 0x0F == 0 => out.push(a << 2 | b >> 4),
+        3 if c & 0x03 == 0 => out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2]),
         _ => return Err(PemError::BadBase64),
-    };
-    let padding_ok =
-        padding == 0 || (symbols_in_last_group > 0 && symbols_in_last_group + padding == 4);
-    if acc != 0 || !padding_ok {
+    }
+    if padding != 0 && (held == 0 || held + padding != 4) {
         return Err(PemError::BadBase64);
     }
     if out.is_empty() {

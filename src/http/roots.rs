@@ -6,7 +6,6 @@
 //! as in OpenSSL. Roots read once are kept for the process; a failure to read them
 //! (no free file descriptor, say) is not: the next handshake tries again.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
@@ -133,6 +132,7 @@ impl Sources {
 /// The certificates the sources name (duplicates removed), or why none could be read.
 fn read(sources: &Sources) -> Result<Vec<CertificateDer<'static>>, RootsUnavailable> {
     let mut certs = Vec::new();
+    let mut read_a_directory = !sources.dirs.is_empty();
     if sources.uses_defaults() {
         // `metadata` needs no file descriptor: a bundle that exists but cannot be
         // opened is an error, not a reason to try the directory.
@@ -140,6 +140,7 @@ fn read(sources: &Sources) -> Result<Vec<CertificateDer<'static>>, RootsUnavaila
             read_file(bundle, &mut certs)?;
         } else if let Some(dir) = DIRECTORIES.iter().map(Path::new).find(|p| p.is_dir()) {
             read_dir(dir, &mut certs)?;
+            read_a_directory = true;
         } else {
             return Err(RootsUnavailable {
                 detail: format!(
@@ -156,8 +157,12 @@ fn read(sources: &Sources) -> Result<Vec<CertificateDer<'static>>, RootsUnavaila
             read_dir(dir, &mut certs)?;
         }
     }
-    let mut seen = HashSet::with_capacity(certs.len());
-    certs.retain(|c| seen.insert(c.as_ref().to_vec()));
+    if read_a_directory {
+        // A directory names each root twice on Debian-like systems (its name and
+        // its hash). Order means nothing in a root store.
+        certs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        certs.dedup_by(|a, b| a.as_ref() == b.as_ref());
+    }
     if certs.is_empty() {
         let place = match (&sources.file, sources.dirs.first()) {
             (Some(f), _) => f.display().to_string(),
@@ -181,8 +186,7 @@ fn read_file(
     Ok(())
 }
 
-/// Every file of `dir` holding PEM certificates. On Debian-like systems the
-/// directory holds each root twice (its name and its hash), hence the dedup above.
+/// Every file of `dir` holding PEM certificates.
 fn read_dir(dir: &Path, certs: &mut Vec<CertificateDer<'static>>) -> Result<(), RootsUnavailable> {
     let entries = std::fs::read_dir(dir).map_err(|e| RootsUnavailable::io(dir, &e))?;
     for entry in entries {
