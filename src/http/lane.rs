@@ -53,6 +53,9 @@ impl Lane {
             .http1_only()
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(60))
+            // Retries are the client's (`client::exchange`); reqwest's own policy
+            // would clone every request (headers, URI) in case it needs it again.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(|e| Error::transport(format!("cannot set up HTTP: {e}")))?;
         Ok(Lane {
