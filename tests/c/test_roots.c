@@ -2,7 +2,9 @@
  * test_roots: the system's trusted roots through the C ABI (API.md 0.2, "System
  * roots"), against the emulator over HTTPS. The emulator's CA is made the system's
  * only root with SSL_CERT_FILE, so the system roots are what trusts the server
- * (no teamsop_client_set_ca_file, except where a test says so).
+ * (no teamsop_client_set_ca_file, except where a test says so): they are read
+ * from there, a CA file adds to them and suffices without them, and a failure to
+ * read them (a missing file, no free file descriptor) is reported and not kept.
  *
  *   scripts/with-emulator.sh --tls -- out/test_roots
  *
@@ -75,6 +77,25 @@ TEST(a_ca_file_adds_to_the_system_roots) {
   unlink(path);
 }
 
+/* With no readable system roots (SSL_CERT_FILE names no file), a server whose
+ * chain ends at a root of the CA file is still trusted (the system's roots are not
+ * needed for it), and one that needs them fails with a message that says why. */
+TEST(a_ca_file_suffices_without_system_roots) {
+  setenv("SSL_CERT_FILE", "/nonexistent/teamsop-roots.pem", 1);
+  teamsop_client *with_ca = new_client(emulator_ca);
+  CHECK(get_ok(with_ca));
+  teamsop_client_free(with_ca);
+  teamsop_client *without = new_client(NULL);
+  teamsop_operation *op = NULL;
+  CHECK_RESULT(teamsop_get(without, SEED_CHAT, SEED_OP, &op), TEAMSOP_ERR_TRANSPORT);
+  const char *msg = teamsop_last_error_message();
+  CHECK(msg != NULL && strstr(msg, "the system's trusted roots could not be read "
+                                   "(/nonexistent/teamsop-roots.pem: No such file or "
+                                   "directory)") != NULL);
+  teamsop_client_free(without);
+  setenv("SSL_CERT_FILE", emulator_ca, 1);
+}
+
 /* Descriptors held to exhaust the table, released from the end. */
 static int held[4096];
 static int nheld;
@@ -104,8 +125,8 @@ static void release_all(void) {
  * and says why; once descriptors are back, the same client and a new one both
  * succeed (the failure was not remembered). */
 TEST(roots_unreadable_for_want_of_descriptors_are_read_again_later) {
-  /* Before the first handshake of the process: every earlier test made one, so
-   * this test must come first (main runs it first). */
+  /* Before the system's roots are first read (a success is kept for the
+   * process): main runs it before any test whose handshake reads them. */
   teamsop_client *c = new_client(NULL);
   hold_every_descriptor();
   CHECK(nheld > 0);
@@ -166,6 +187,8 @@ int main(void) {
   }
   test_set_secrets(token, NULL, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
+  /* These two first: the system's roots are not read yet (a success is kept). */
+  RUN_TEST(a_ca_file_suffices_without_system_roots);
   RUN_TEST(roots_unreadable_for_want_of_descriptors_are_read_again_later);
   RUN_TEST(system_roots_from_ssl_cert_file_are_trusted);
   RUN_TEST(a_ca_file_adds_to_the_system_roots);
