@@ -168,7 +168,20 @@ TEST(roots_unreadable_for_want_of_descriptors_are_read_again_later) {
   teamsop_client_free(fresh);
 }
 
-int main(void) {
+/* In this order: the first two need the system's roots not read yet (a success
+ * is kept for the process). */
+static check_test g_tests[] = {
+    CHECK_TEST_ENTRY(a_ca_file_suffices_without_system_roots),
+    CHECK_TEST_ENTRY(roots_unreadable_for_want_of_descriptors_are_read_again_later),
+    CHECK_TEST_ENTRY(system_roots_from_ssl_cert_file_are_trusted),
+    CHECK_TEST_ENTRY(a_ca_file_adds_to_the_system_roots),
+};
+
+int main(int argc, char **argv) {
+  int status = check_parse_args(argc, argv, "test_roots", g_tests, CHECK_COUNT(g_tests));
+  if (status >= 0) {
+    return status;
+  }
   base_url = getenv("TEAMSOP_BASE_URL");
   token = getenv("TEAMSOP_TOKEN");
   emulator_ca = getenv("TEAMSOP_CA_FILE");
@@ -187,10 +200,6 @@ int main(void) {
   }
   test_set_secrets(token, NULL, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
-  /* These two first: the system's roots are not read yet (a success is kept). */
-  RUN_TEST(a_ca_file_suffices_without_system_roots);
-  RUN_TEST(roots_unreadable_for_want_of_descriptors_are_read_again_later);
-  RUN_TEST(system_roots_from_ssl_cert_file_are_trusted);
-  RUN_TEST(a_ca_file_adds_to_the_system_roots);
+  check_run_selected(g_tests, CHECK_COUNT(g_tests));
   return CHECK_SUMMARY();
 }
