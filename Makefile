@@ -42,6 +42,8 @@ C_TEST_HDRS := tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h
 
 # Tests that `make test` runs after the core ones; each mk/*.mk fragment adds its own.
 TEST_TARGETS :=
+# Steps that must come after all the others (the README recipes).
+TEST_LAST :=
 
 .PHONY: all build release demo test test-steps check deps lint header-check abi-check \
         rust-test c-test c-check c-static-test clean
@@ -88,7 +90,7 @@ demo: build $(BUILD)/teamsop-get
 
 # The steps of `make test`, in order (README's Testing table lists the same;
 # `make readme-test` checks it).
-TEST_STEPS = lint header-check abi-check rust-test c-test c-static-test $(TEST_TARGETS)
+TEST_STEPS = lint header-check abi-check rust-test c-test c-static-test $(TEST_TARGETS) $(TEST_LAST)
 
 test: deps $(TEST_STEPS)
 	@echo "make test: all passed"

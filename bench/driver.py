@@ -19,7 +19,11 @@ keep-alive:
   easy handle per peer thread), calls/s;
 - parse_bench: teamsop_parse vs cJSON on the seed body, in process;
 - first_result: a fresh process from spawn to its first result;
-- the size of the stripped libraries.
+- the size of the stripped libraries;
+- HTTPS, against an emulator of its own started with --tls: keep-alive, a new
+  client (and full handshake) per call, and fresh processes trusting the CA file
+  only or the system's roots (SSL_CERT_FILE = the system bundle + the emulator's CA);
+- plain HTTP with the client and a 1-worker emulator pinned to one CPU (taskset).
 
 Only the standard library. Asserts nothing about time: it fails only when a program
 fails (a wrong answer, an error). --callgrind counts instructions per call instead
@@ -46,9 +50,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_json(argv, timeout=900):
+def run_json(argv, timeout=900, env=None):
     """Runs a program, returns the JSON lines it printed; raises if it failed."""
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
         raise SystemExit(
             f"bench: {' '.join(argv)} exited {proc.returncode}\n{proc.stderr}{proc.stdout}"
@@ -118,7 +122,7 @@ def progs(bin_dir):
     }
 
 
-def paired_rounds(cmds, rounds, n, warmup, threads):
+def paired_rounds(cmds, rounds, n, warmup, threads, env=None):
     """Runs every command once per round, the order reversed every other round."""
     names = list(cmds)
     results = {name: [] for name in names}
@@ -126,13 +130,15 @@ def paired_rounds(cmds, rounds, n, warmup, threads):
         order = names if r % 2 == 0 else list(reversed(names))
         for name in order:
             argv = cmds[name] + ["--n", str(n), "--warmup", str(warmup), "--threads", str(threads)]
-            results[name].append(run_json(argv)[0])
+            results[name].append(run_json(argv, env=env)[0])
     return results
 
 
-def per_call(cmds, a):
-    log(f"bench: per call, {a.rounds} paired rounds of {a.n} calls")
-    res = paired_rounds(cmds, a.rounds, a.n, a.warmup, 1)
+def per_call(cmds, a, rounds=None, n=None, warmup=None, env=None, what="per call"):
+    rounds, n = rounds or a.rounds, n or a.n
+    warmup = a.warmup if warmup is None else warmup
+    log(f"bench: {what}, {rounds} paired rounds of {n} calls")
+    res = paired_rounds(cmds, rounds, n, warmup, 1, env=env)
     out = {}
     for name, runs in res.items():
         out[name] = {
@@ -180,14 +186,109 @@ def parse(bin_dir, a):
     return [l for l in lines if l.get("mode") == "summary"][0]
 
 
-def first(bin_dir, a):
-    log(f"bench: first result, {a.first_runs} fresh processes each")
+def first(bin_dir, a, teamsop_args="", peer_args="", env=None, what="first result"):
+    log(f"bench: {what}, {a.first_runs} fresh processes each")
     lines = run_json(
         [os.path.join(bin_dir, "first_result"), "--runs", str(a.first_runs),
-         "--cmd", os.path.join(bin_dir, "teamsop_loop"),
-         "--cmd", os.path.join(bin_dir, "peer_loop")]
+         "--cmd", (os.path.join(bin_dir, "teamsop_loop") + " " + teamsop_args).strip(),
+         "--cmd", (os.path.join(bin_dir, "peer_loop") + " " + peer_args).strip()],
+        env=env,
     )
     return {l["prog"]: l for l in lines}
+
+
+# ------------------------------------------------------------------ HTTPS
+
+
+class Emulator:
+    """A teamsop-emulator of our own (the binary of $TEAMSOP_EMULATOR), for the rows
+    that need another than with-emulator.sh's: over TLS, or pinned to one CPU."""
+
+    def __init__(self, tls=False, workers=None, cpu=None):
+        self.args = ["--tls"] if tls else []
+        if workers:
+            self.args += ["--workers", str(workers)]
+        self.cpu = cpu
+        self.tls = tls
+
+    def __enter__(self):
+        binary = os.environ.get("TEAMSOP_EMULATOR", os.path.join(ROOT, "target/debug/teamsop-emulator"))
+        self.dir = tempfile.mkdtemp(prefix="teamsop-bench-")
+        port_file = os.path.join(self.dir, "port")
+        self.ca = os.path.join(self.dir, "ca.pem") if self.tls else None
+        argv = [binary, "--port", "0", "--port-file", port_file, "--no-record",
+                "--token", os.environ["TEAMSOP_TOKEN"]] + self.args
+        if self.ca:
+            argv += ["--ca-out", self.ca]
+        if self.cpu is not None:
+            argv = ["taskset", "-c", str(self.cpu)] + argv
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(400):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.proc.poll() is not None:
+                raise SystemExit(f"bench: the emulator did not start: {self.proc.stderr.read()}")
+            time.sleep(0.025)
+        port = open(port_file).read().strip()
+        scheme = "https" if self.tls else "http"
+        self.env = dict(os.environ, TEAMSOP_BASE_URL=f"{scheme}://127.0.0.1:{port}/beta")
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def system_bundle_with(ca, out_dir):
+    """The system's bundle plus the emulator's CA, for the cold starts 'with the
+    system roots': what a process trusting its system (and a corporate root added
+    to it) reads. None when this machine has no such bundle."""
+    if not os.path.exists(SYSTEM_BUNDLE):
+        return None
+    path = os.path.join(out_dir, "system-plus-emulator-ca.pem")
+    with open(path, "w") as out, open(SYSTEM_BUNDLE) as sys_b, open(ca) as emu:
+        out.write(sys_b.read())
+        out.write(emu.read())
+    return path
+
+
+def https(bin_dir, a):
+    """Keep-alive over TLS, a full handshake per call, and cold processes."""
+    out = {}
+    with Emulator(tls=True) as emu:
+        ca = emu.ca
+        cmds = {
+            "teamsop": [os.path.join(bin_dir, "teamsop_loop"), "--ca-file", ca],
+            "peer": [os.path.join(bin_dir, "peer_loop"), "--ca-file", ca],
+            "floor": [os.path.join(bin_dir, "peer_loop"), "--no-parse", "--ca-file", ca],
+        }
+        out["keep_alive"] = per_call(cmds, a, n=a.tls_n, env=emu.env, what="HTTPS keep-alive")
+        fresh = {k: v + ["--fresh"] for k, v in cmds.items() if k != "floor"}
+        out["handshake"] = per_call(fresh, a, n=a.fresh_n, warmup=min(a.warmup, 20), env=emu.env,
+                                    what="HTTPS, a new client and a full handshake per call")
+        out["first_ca_file"] = first(bin_dir, a, f"--ca-file {ca}", f"--ca-file {ca}", env=emu.env,
+                                     what="HTTPS first result, a CA file only")
+        bundle = system_bundle_with(ca, a.out)
+        if bundle:
+            env = dict(emu.env, SSL_CERT_FILE=bundle)
+            env.pop("SSL_CERT_DIR", None)
+            out["first_system"] = first(bin_dir, a, "", f"--ca-file {bundle}", env=env,
+                                        what="HTTPS first result, the system's roots")
+    return out
+
+
+def one_cpu(bin_dir, a):
+    """Plain HTTP keep-alive with the client and a 1-worker emulator on CPU 0."""
+    if not shutil.which("taskset"):
+        return None
+    with Emulator(workers=1, cpu=0) as emu:
+        cmds = {k: ["taskset", "-c", "0"] + v for k, v in progs(bin_dir).items()}
+        return per_call(cmds, a, n=a.one_cpu_n, env=emu.env,
+                        what="plain HTTP, client and emulator on one CPU")
 
 
 def shared_libs(binary):
@@ -254,7 +355,7 @@ def annotate(outfile, inclusive):
     return total, rows
 
 
-def syscalls_per_call(argv, n):
+def syscalls_per_call(argv, n, env=None):
     """{syscall: count per call} from strace -c, the difference of two runs (n, 3n calls)."""
     counts = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,7 +363,7 @@ def syscalls_per_call(argv, n):
             out = os.path.join(tmp, f"strace.{calls}")
             subprocess.run(["strace", "-f", "-c", "-o", out] + argv +
                            ["--n", str(calls), "--warmup", "50"],
-                           check=True, capture_output=True, timeout=600)
+                           check=True, capture_output=True, timeout=600, env=env)
             c = {}
             with open(out) as f:
                 for line in f:
@@ -300,15 +401,31 @@ def callgrind(bin_dir, a):
                 entry["syscalls_per_call"] = syscalls_per_call(argv, max(n // 2, 100))
             report[name] = entry
             shutil.copyfile(outfile, os.path.join(a.out, f"callgrind.{name}.out"))
+        if not a.no_https:
+            report.update(callgrind_https(bin_dir, a, tmp))
     peer = report["peer"]["ir_per_call"]
     L = ["## Instructions per call (callgrind: user space only, the timed loop only)", "",
          "| | instructions per call | vs peer | system calls per call |", "|---|---|---|---|"]
-    for name in ("teamsop", "peer", "floor"):
+    for name in ("teamsop", "peer", "floor", "teamsop-https", "peer-https"):
+        if name not in report:
+            continue
+        peer = report["peer-https" if name.endswith("https") else "peer"]["ir_per_call"]
         e = report[name]
         sc = e.get("syscalls_per_call")
         sc_text = (f"{sum(sc.values()):.1f}: " + ", ".join(f"{k} {v:g}" for k, v in sc.items())
                    if sc else "(no strace)")
         L.append(f"| {name} | {e['ir_per_call']:,.0f} | {e['ir_per_call'] / peer:.2f}× | {sc_text} |")
+    if "cold" in report:
+        L += ["", "### A fresh process to its first HTTPS result (callgrind: the whole process)", "",
+              "| | teamsop | peer | teamsop / peer |", "|---|---|---|---|"]
+        for case, label in (("ca_file", "CA file only"), ("system", "the system's roots")):
+            c = report["cold"].get(case)
+            if c:
+                L.append(f"| instructions, {label} | {c['teamsop']:,} | {c['peer']:,} | "
+                         f"{c['teamsop'] / c['peer']:.2f} |")
+                sc = c.get("syscalls")
+                if sc:
+                    L.append(f"| system calls, {label} | {sc['teamsop']} | {sc['peer']} | |")
     def useful(fn, obj):
         # Not the harness's frames, nor libcurl's unnamed internals.
         return not (fn.startswith(("bench_", "0x")) or fn in ("call", "clone", "start_thread"))
@@ -338,6 +455,58 @@ def callgrind(bin_dir, a):
     with open(os.path.join(a.out, "callgrind.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(text)
+
+
+def callgrind_https(bin_dir, a, tmp):
+    """Keep-alive over TLS per call, and a cold process to its first HTTPS result."""
+    out, n = {}, a.callgrind_n
+    with Emulator(tls=True) as emu:
+        for name, prog in (("teamsop-https", "teamsop_loop"), ("peer-https", "peer_loop")):
+            outfile = os.path.join(tmp, f"{name}.callgrind")
+            argv = [os.path.join(bin_dir, prog), "--ca-file", emu.ca]
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outfile}",
+                   "--toggle-collect=bench_timed_calls"] + argv + ["--n", str(n), "--warmup", "50"]
+            log(f"bench: callgrind {name}, {n} calls")
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=emu.env)
+            if proc.returncode != 0:
+                raise SystemExit(f"bench: {' '.join(cmd)} failed\n{proc.stderr}")
+            total, incl = annotate(outfile, True)
+            _, excl = annotate(outfile, False)
+            out[name] = {"n": n, "total_ir": total, "ir_per_call": total / n,
+                         "inclusive": incl[:200], "self": excl[:200]}
+            if shutil.which("strace"):
+                out[name]["syscalls_per_call"] = syscalls_per_call(argv, max(n // 2, 100), emu.env)
+            shutil.copyfile(outfile, os.path.join(a.out, f"callgrind.{name}.out"))
+        bundle = system_bundle_with(emu.ca, a.out)
+        cases = {"ca_file": ({"teamsop": ["--ca-file", emu.ca], "peer": ["--ca-file", emu.ca]},
+                             emu.env)}
+        if bundle:
+            env = dict(emu.env, SSL_CERT_FILE=bundle)
+            env.pop("SSL_CERT_DIR", None)
+            cases["system"] = ({"teamsop": [], "peer": ["--ca-file", bundle]}, env)
+        out["cold"] = {}
+        for case, (args, env) in cases.items():
+            row = {"syscalls": {}}
+            for name, prog in (("teamsop", "teamsop_loop"), ("peer", "peer_loop")):
+                outfile = os.path.join(tmp, f"cold.{case}.{name}.callgrind")
+                argv = [os.path.join(bin_dir, prog)] + args[name] + ["--first"]
+                log(f"bench: callgrind, a fresh process, {name}, {case}")
+                proc = subprocess.run(["valgrind", "--tool=callgrind",
+                                       f"--callgrind-out-file={outfile}"] + argv,
+                                      capture_output=True, text=True, timeout=600, env=env)
+                if proc.returncode != 0:
+                    raise SystemExit(f"bench: {' '.join(argv)} failed\n{proc.stderr}")
+                row[name], _ = annotate(outfile, False)
+                shutil.copyfile(outfile, os.path.join(a.out, f"callgrind.cold.{case}.{name}.out"))
+                if shutil.which("strace"):
+                    trace = os.path.join(tmp, "strace.cold")
+                    subprocess.run(["strace", "-f", "-c", "-o", trace] + argv, check=True,
+                                   capture_output=True, timeout=600, env=env)
+                    with open(trace) as f:
+                        total = [l.split() for l in f if l.rstrip().endswith("total")]
+                    row["syscalls"][name] = int(total[0][3]) if total else 0
+            out["cold"][case] = row
+    return out
 
 
 # ------------------------------------------------------------------ the table
@@ -435,6 +604,53 @@ def table(r):
     L.append(f"| with every shared library it loads beyond libc ({len(st['closure_libs'])} vs "
              f"{len(sp['closure_libs'])} files) (KiB) | {st['closure'] / 1024:,.0f} | "
              f"{sp['closure'] / 1024:,.0f} | {st['closure'] / sp['closure']:.2f} |")
+    L.append(f"| target: the library ≤ 2,560 KiB | {verdict(st['own'] <= 2560 * 1024)} | | |")
+    if r.get("https"):
+        L += ["", https_table(r["https"], a)]
+    if r.get("one_cpu"):
+        L += ["", one_cpu_table(r["one_cpu"], a)]
+    return "\n".join(L) + "\n"
+
+
+def https_table(h, a):
+    L = ["### HTTPS: the emulator over TLS 1.3 (ECDSA P-256 certificate from its own CA)", "",
+         "| | teamsop | peer (libcurl + cJSON) | teamsop / peer | target |", "|---|---|---|---|---|"]
+    def loop_row(label, res, target):
+        t, p, ra = res["teamsop"], res["peer"], res["ratios"]["median_ns"]
+        ok = f"≤ {target:.2f}: {verdict(ra['median'] <= target)}" if target else ""
+        L.append(f"| {label}, median (µs) | {us(t['median_ns'])} | {us(p['median_ns'])} | "
+                 f"{ra['median']:.2f} ({ra['min']:.2f}–{ra['max']:.2f}) | {ok} |")
+        rc = res["ratios"]["cpu_ns_per_call"]
+        L.append(f"| … client CPU per call, user + sys (µs) | {us(t['cpu_ns_per_call'])} | "
+                 f"{us(p['cpu_ns_per_call'])} | {rc['median']:.2f} ({rc['min']:.2f}–{rc['max']:.2f}) | |")
+    loop_row(f"keep-alive GET + reads + free ({a['rounds']} paired rounds × {a['tls_n']} calls)",
+             h["keep_alive"], 0.95)
+    loop_row(f"a new client, connection and full handshake per call ({a['rounds']} × {a['fresh_n']})",
+             h["handshake"], 0.60)
+    for key, label in (("first_ca_file", "the CA file only (`set_ca_file` / `CURLOPT_CAINFO`)"),
+                       ("first_system", "the system's roots (`SSL_CERT_FILE` / `CURLOPT_CAINFO` = "
+                                        "the system bundle + the emulator's CA)")):
+        f = h.get(key)
+        if not f:
+            continue
+        tf, pf = f["teamsop"], f["peer"]
+        rt, rg = tf["total_ns"] / pf["total_ns"], tf["get_ns"] / pf["get_ns"]
+        L.append(f"| fresh process → first result, {label} (ms, median of {tf['runs']}) | "
+                 f"{tf['total_ns'] / 1e6:.2f} | {pf['total_ns'] / 1e6:.2f} | {rt:.2f} | "
+                 f"≤ 0.45: {verdict(rt <= 0.45)} |")
+        L.append(f"| … client ready → first result (ms) | {tf['get_ns'] / 1e6:.2f} | "
+                 f"{pf['get_ns'] / 1e6:.2f} | {rg:.2f} | ≤ 1.00: {verdict(rg <= 1.0)} |")
+    return "\n".join(L) + "\n"
+
+
+def one_cpu_table(res, a):
+    t, p, fl, ra = res["teamsop"], res["peer"], res["floor"], res["ratios"]["median_ns"]
+    L = [f"### Plain HTTP keep-alive on one CPU (client and a 1-worker emulator pinned to CPU 0; "
+         f"{a['rounds']} paired rounds × {a['one_cpu_n']} calls)", "",
+         "| | teamsop | peer | teamsop / peer | floor | target |", "|---|---|---|---|---|---|",
+         f"| latency, median (µs) | {us(t['median_ns'])} | {us(p['median_ns'])} | "
+         f"{ra['median']:.2f} ({ra['min']:.2f}–{ra['max']:.2f}) | {us(fl['median_ns'])} | "
+         f"≤ 1.00: {verdict(ra['median'] <= 1.0)} |"]
     return "\n".join(L) + "\n"
 
 
@@ -455,6 +671,11 @@ def main():
     ap.add_argument("--parse-iters", type=int, default=200000)
     ap.add_argument("--parse-rounds", type=int, default=0, help="default: rounds")
     ap.add_argument("--first-runs", type=int, default=15)
+    ap.add_argument("--tls-n", type=int, default=5000, help="HTTPS keep-alive calls per round")
+    ap.add_argument("--fresh-n", type=int, default=300,
+                    help="calls per round with a new client (and handshake) per call")
+    ap.add_argument("--one-cpu-n", type=int, default=0, help="one-CPU calls per round (default N)")
+    ap.add_argument("--no-https", action="store_true", help="leave out the HTTPS rows")
     ap.add_argument("--smoke", action="store_true",
                     help="each program once with a tiny N; checks only that they run")
     ap.add_argument("--callgrind", action="store_true",
@@ -468,10 +689,12 @@ def main():
     if a.smoke:
         a.n, a.rounds, a.warmup, a.threads = 20, 1, 2, "1,2"
         a.thread_n, a.thread_rounds, a.parse_iters, a.parse_rounds, a.first_runs = 20, 1, 100, 1, 1
+        a.tls_n, a.fresh_n, a.one_cpu_n = 20, 3, 20
     a.threads = [int(x) for x in a.threads.split(",") if x]
     a.thread_n = a.thread_n or a.n
     a.thread_rounds = a.thread_rounds or a.rounds
     a.parse_rounds = a.parse_rounds or a.rounds
+    a.one_cpu_n = a.one_cpu_n or a.n
     os.makedirs(a.out, exist_ok=True)
     if a.callgrind:
         callgrind(a.bin_dir, a)
@@ -484,6 +707,8 @@ def main():
     r["parse"] = parse(a.bin_dir, a)
     r["first"] = first(a.bin_dir, a)
     r["sizes"] = sizes(a.bin_dir, a.lib)
+    r["https"] = None if a.no_https else https(a.bin_dir, a)
+    r["one_cpu"] = one_cpu(a.bin_dir, a)
     r["load_after"] = loadavg()
     text = table(r)
     name = "smoke" if a.smoke else "results"

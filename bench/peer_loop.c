@@ -9,6 +9,12 @@
  *
  *   TEAMSOP_BASE_URL=... TEAMSOP_TOKEN=... peer_loop [--n N] [--warmup W]
  *       [--threads T] [--first] [--no-parse] [--no-client-request-id]
+ *       [--ca-file PEM] [--fresh]
+ *
+ * --ca-file verifies the server against that PEM file (CURLOPT_CAINFO; libcurl
+ * reads it at each new connection). --fresh makes each call on an easy handle of
+ * its own (created, configured, one GET, cleaned up): a new connection, and over
+ * HTTPS a full handshake (no session cache is shared), per call.
  *
  * --no-parse is the floor: the same requests, the body received but not parsed
  * (what the emulator, loopback and libcurl cost without any JSON work).
@@ -23,6 +29,8 @@
 
 static int no_parse;
 static int no_client_request_id;
+static const char *ca_file;
+static int fresh;
 static const char *base_url;
 static char auth_header[4096];
 
@@ -45,6 +53,14 @@ static int flag(int argc, char **argv, int *i) {
     }
     if (strcmp(argv[*i], "--no-client-request-id") == 0) {
         no_client_request_id = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--ca-file") == 0 && *i + 1 < argc) {
+        ca_file = argv[++*i];
+        return 1;
+    }
+    if (strcmp(argv[*i], "--fresh") == 0) {
+        fresh = 1;
         return 1;
     }
     return 0;
@@ -80,6 +96,8 @@ static int setup(void) {
     return 0;
 }
 
+static void configure(struct peer *p);
+
 static void *thread_state(int index) {
     struct peer *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -97,6 +115,17 @@ static void *thread_state(int index) {
         }
     }
     if (!p->headers) return NULL;
+    if (fresh) {
+        curl_easy_cleanup(p->easy); /* made per call in call() */
+        p->easy = NULL;
+        return p;
+    }
+    configure(p);
+    return p;
+}
+
+/* The easy handle's options, the same for a reused handle and a fresh one. */
+static void configure(struct peer *p) {
     curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
     curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "libteamsop-bench-peer/1");
     curl_easy_setopt(p->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -106,7 +135,7 @@ static void *thread_state(int index) {
     curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
-    return p;
+    if (ca_file) curl_easy_setopt(p->easy, CURLOPT_CAINFO, ca_file);
 }
 
 static int is_json(const char *content_type) {
@@ -116,6 +145,8 @@ static int is_json(const char *content_type) {
     return (n == 16 && strncasecmp(content_type, "application/json", 16) == 0) ||
            (n >= 5 && strncasecmp(content_type + n - 5, "+json", 5) == 0);
 }
+
+static int check_and_read(struct peer *p, long code, const char *content_type);
 
 static int call(void *state) {
     struct peer *p = state;
@@ -129,19 +160,33 @@ static int call(void *state) {
     u = bench_encode_segment(u + 12, BENCH_OPERATION_ID);
     *u = 0;
     if (p->request_id) bench_guid(&p->rng, p->request_id->data + strlen("client-request-id: "));
+    if (fresh) {
+        p->easy = curl_easy_init();
+        if (!p->easy) return 1;
+        configure(p);
+    }
     curl_easy_setopt(p->easy, CURLOPT_URL, p->url);
     p->len = 0;
     p->too_large = 0;
     CURLcode rc = curl_easy_perform(p->easy);
-    if (rc != CURLE_OK) {
-        static int reported;
-        if (!reported++) fprintf(stderr, "curl_easy_perform: %s\n", curl_easy_strerror(rc));
-        return 1;
-    }
     long code = 0;
     char *content_type = NULL;
     curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &content_type);
+    int bad = rc != CURLE_OK || check_and_read(p, code, content_type);
+    if (fresh) {
+        curl_easy_cleanup(p->easy);
+        p->easy = NULL;
+    }
+    if (rc != CURLE_OK) {
+        static int reported;
+        if (!reported++) fprintf(stderr, "curl_easy_perform: %s\n", curl_easy_strerror(rc));
+    }
+    return bad;
+}
+
+/* The answer's status and type checked, then its body read (or, as the floor, not). */
+static int check_and_read(struct peer *p, long code, const char *content_type) {
     if (code != 200 || !is_json(content_type) || p->len == 0) return 1;
     if (no_parse) {
         bench_sink += (unsigned char)p->body[0];
@@ -152,7 +197,7 @@ static int call(void *state) {
 
 static void thread_done(void *state) {
     struct peer *p = state;
-    curl_easy_cleanup(p->easy);
+    if (p->easy) curl_easy_cleanup(p->easy);
     curl_slist_free_all(p->headers);
     free(p->body);
     free(p);
@@ -161,10 +206,11 @@ static void thread_done(void *state) {
 static void teardown(void) { curl_global_cleanup(); }
 
 static const char *describe(void) {
-    static char extra[160];
-    snprintf(extra, sizeof extra, ", \"parse\": %s, \"client_request_id\": %s, \"curl\": \"%s\"",
+    static char extra[192];
+    snprintf(extra, sizeof extra,
+             ", \"parse\": %s, \"client_request_id\": %s, \"fresh\": %s, \"curl\": \"%s\"",
              no_parse ? "false" : "true", no_client_request_id ? "false" : "true",
-             curl_version_info(CURLVERSION_NOW)->version);
+             fresh ? "true" : "false", curl_version_info(CURLVERSION_NOW)->version);
     return extra;
 }
 

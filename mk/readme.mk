@@ -19,4 +19,4 @@ readme-test:
 readme-steps-check:
 	@scripts/readme-test.sh --steps-only
 
-TEST_TARGETS += readme-test
+TEST_LAST += readme-test

@@ -6,6 +6,7 @@ use std::error::Error as StdError;
 use std::io;
 
 use super::proxy::Proxy;
+use super::roots::RootsUnavailable;
 use crate::error::Error;
 use crate::remedy::Remedy;
 
@@ -100,6 +101,11 @@ fn tls_error(err: &rustls::Error, host: &str) -> Error {
 
 fn tls_message(err: &rustls::Error, host: &str) -> String {
     use rustls::{CertificateError, Error as E};
+    if let E::InvalidCertificate(CertificateError::Other(other)) = err {
+        if let Some(no_roots) = other.0.downcast_ref::<RootsUnavailable>() {
+            return format!("TLS: the certificate of {host} could not be checked: {no_roots}");
+        }
+    }
     match err {
         E::InvalidCertificate(CertificateError::UnknownIssuer) => {
             format!("TLS: the certificate of {host} is not trusted (unknown issuer)")

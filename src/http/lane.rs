@@ -60,7 +60,10 @@ impl Lane {
             // RFC 9112 asks clients to read an obs-fold as a space.
             .http1_allow_obsolete_multiline_headers_in_responses(true)
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60));
+            .pool_idle_timeout(Duration::from_secs(60))
+            // Retries are the client's (`client::exchange`); reqwest's own policy
+            // would clone every request (headers, URI) in case it needs it again.
+            .retry(reqwest::retry::never().max_retries_per_request(0));
         // The proxy is our choice (src/http/proxy.rs), never reqwest's defaults.
         // With none configured, reqwest is told so and checks nothing per request.
         let builder = if proxies.is_empty() {

@@ -16,7 +16,9 @@
 mod failure;
 pub(crate) mod fork;
 mod lane;
+mod pem;
 mod proxy;
+mod roots;
 mod sigpipe;
 mod tls;
 
