@@ -28,6 +28,16 @@
 #include <stdint.h>
 
 /**
+ * GETs per second a batch starts with, unless set otherwise.
+ */
+#define DEFAULT_MAX_GETS_PER_SECOND 10
+
+/**
+ * The most GETs per second a batch may be set to.
+ */
+#define MAX_GETS_PER_SECOND 1000
+
+/**
  * Returned by the `*_unix_ms` accessors when the time is absent or unparseable.
  */
 #define TEAMSOP_NO_TIME INT64_MIN
@@ -240,6 +250,16 @@ typedef enum teamsop_cloud {
 typedef struct LogLevel LogLevel;
 
 /**
+ * Many operations followed at once, under a rate budget, over Graph JSON batching.
+ *
+ * Opaque. Create with `teamsop_batch_new` (it borrows a client: free the batch
+ * first), add Locations with `teamsop_batch_add`, run with `teamsop_batch_run`,
+ * free with `teamsop_batch_free`. Used by one thread at a time (it may move between
+ * threads); several batches may share one client.
+ */
+typedef struct teamsop_batch teamsop_batch;
+
+/**
  * A cancellation trigger: another thread pulls it to end a call at once.
  *
  * Opaque and thread-safe. Create with `teamsop_cancel_new`, pull with
@@ -266,6 +286,26 @@ typedef struct teamsop_client teamsop_client;
  * another thread reads it.
  */
 typedef struct teamsop_operation teamsop_operation;
+
+/**
+ * Called by `teamsop_batch_run` once for each operation when it ends, on the
+ * thread of the run: `TEAMSOP_OK` with its terminal operation (succeeded, failed
+ * or invalid: read its status), or the error that ended it (`TEAMSOP_ERR_NOT_FOUND`
+ * after the 10 s grace, `_FORBIDDEN`, `_UNAUTHORIZED`, `_PARSE`, `_HTTP`, ...), with
+ * `teamsop_last_*` on this thread telling why. `tag` is the one given to
+ * `teamsop_batch_add`.
+ *
+ * `op` is borrowed for the call (do not free or keep it), NULL unless the result
+ * is `TEAMSOP_OK`. Return true to go on, false to stop the run (it then returns
+ * `TEAMSOP_ERR_CANCELLED`); that operation counts as reported, the others not yet
+ * reported stay pending. It may call any teamsop function but those that change,
+ * run or free this batch (refused) and `teamsop_client_free` of its client. It
+ * must not throw (C++) or `longjmp` out.
+ */
+typedef bool (*teamsop_done_fn)(void *user_data,
+                                uint64_t tag,
+                                enum teamsop_result result,
+                                const struct teamsop_operation *op);
 
 /**
  * Called by `teamsop_wait` after every poll that received an operation, the
@@ -324,6 +364,117 @@ typedef bool (*teamsop_token_fn)(void *user_data,
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates an empty batch polling through `client`.
+ *
+ * The batch borrows the client: free the batch (`teamsop_batch_free`) before the
+ * client. Returns a new handle owned by the caller, or NULL (with
+ * `teamsop_last_error_message`) for a NULL client. A batch is used by one thread
+ * at a time (it may move between threads); several batches, on several threads,
+ * may share one client.
+ *
+ * # Safety
+ * `client` is NULL or a live client that outlives the batch.
+ */
+struct teamsop_batch *teamsop_batch_new(const struct teamsop_client *client);
+
+/**
+ * Frees a batch and every operation still pending in it (they are not
+ * reported). NULL is a no-op, and so is a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live handle from `teamsop_batch_new`, freed only once,
+ * and not in use by another thread.
+ */
+void teamsop_batch_free(struct teamsop_batch *batch);
+
+/**
+ * Adds the operation named by a `Location` (read exactly as
+ * `teamsop_get_location` reads it) with the caller's `tag`, handed back when it is
+ * reported. The Location is copied.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch or location, a Location
+ * `teamsop_get_location` would refuse, or a call from the batch's own `on_done`;
+ * nothing is added then.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone; `location` is NULL
+ * or a NUL-terminated string.
+ */
+enum teamsop_result teamsop_batch_add(struct teamsop_batch *batch,
+                                      const char *location,
+                                      uint64_t tag);
+
+/**
+ * Operations added and not yet reported (during a run, those not reported so
+ * far; the one an `on_done` is being called for counts as reported). 0 for NULL.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+size_t teamsop_batch_pending(const struct teamsop_batch *batch);
+
+/**
+ * The most operation GETs the batch starts in any sliding window of 1 s, each
+ * request inside a `$batch` counted on its own (Graph counts them so): 1 to
+ * 1000, default 10. Teams allows an app about 30 GETs per second per tenant. A
+ * 429 halves the rate the batch uses, which then climbs back, never above this.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, 0 or more than 1000,
+ * or a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+enum teamsop_result teamsop_batch_set_max_gets_per_second(struct teamsop_batch *batch,
+                                                          uint32_t gets_per_second);
+
+/**
+ * Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20
+ * requests each; default true) or one by one (false).
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch or a call from the
+ * batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+enum teamsop_result teamsop_batch_set_json_batching(struct teamsop_batch *batch, bool enabled);
+
+/**
+ * Polls every pending operation until each has been reported through `on_done`
+ * (`TEAMSOP_OK`, whatever each one's outcome), `timeout_ms` passes
+ * (`TEAMSOP_ERR_TIMEOUT`), `cancel` is triggered or `on_done` returns false
+ * (`TEAMSOP_ERR_CANCELLED`, within 100 ms of a trigger). Operations not reported
+ * stay pending: run again to go on.
+ *
+ * Each operation is first polled at once, then paced as `teamsop_wait` paces one
+ * (the client's poll interval, doubling to 10 s; `Retry-After` wins; 404s taken
+ * for "not visible yet" during 10 s from its first poll); the soonest due go
+ * first, and the rate (`teamsop_batch_set_max_gets_per_second`) is never
+ * exceeded. A 429 (for a whole `$batch` or a request in it) pauses every GET for
+ * its `Retry-After` and lowers the rate, which then climbs back while no 429
+ * comes. A failing `$batch` (or GET, batching off) itself (transport, 5xx, 429) is
+ * retried as a GET would be; one that still fails ends the run with that error,
+ * its operations still pending. A 401 renews the token through the provider, if
+ * any. Operations whose Location names another version than the base's go in a
+ * `$batch` of their own version. `on_done` and `cancel` may be NULL. Runs on the
+ * calling thread; `on_done` is called on it.
+ *
+ * Errors: also `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, a `timeout_ms` of
+ * 0, or a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone; `on_done` is NULL or
+ * a function honouring `teamsop_done_fn`'s contract; `cancel` is NULL or a live
+ * handle from `teamsop_cancel_new`. `user_data` is passed to `on_done` untouched.
+ */
+enum teamsop_result teamsop_batch_run(struct teamsop_batch *batch,
+                                      uint32_t timeout_ms,
+                                      teamsop_done_fn on_done,
+                                      void *user_data,
+                                      const struct teamsop_cancel *cancel);
 
 /**
  * Creates a cancellation trigger, not yet triggered.

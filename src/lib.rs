@@ -29,6 +29,7 @@ mod random;
 mod remedy;
 mod time;
 
+pub use batch::{Batch, DEFAULT_MAX_GETS_PER_SECOND, MAX_GETS_PER_SECOND};
 pub use cancel::Cancel;
 pub use client::{
     Client, ProvidedToken, TokenProvider, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,

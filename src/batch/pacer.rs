@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::client::backoff;
+use crate::client::clock::deadline_after;
 
 /// The window the budget is counted over. A little over a second, so that the
 /// server, which counts when requests arrive rather than when they leave, never
@@ -43,10 +44,11 @@ impl Pacer {
         }
     }
 
-    /// A new ceiling; the current rate never exceeds it.
+    /// A new ceiling, which is also the rate from now on (the caller's budget,
+    /// until a 429 says otherwise).
     pub(crate) fn set_ceiling(&mut self, ceiling: u32) {
         self.ceiling = ceiling.max(1);
-        self.rate = self.rate.min(f64::from(self.ceiling));
+        self.rate = f64::from(self.ceiling);
     }
 
     /// The GETs allowed per second now.
@@ -74,6 +76,7 @@ impl Pacer {
     }
 
     /// How many GETs may start at `now`.
+    #[cfg(test)]
     pub(crate) fn available(&mut self, now: Instant) -> usize {
         self.advance(now);
         if self.paused_until.is_some_and(|until| now < until) {
@@ -82,15 +85,17 @@ impl Pacer {
         (self.rate() as usize).saturating_sub(self.sent.len())
     }
 
-    /// The earliest time a GET may start (`now` when one may start at once).
-    pub(crate) fn next_slot(&mut self, now: Instant) -> Instant {
+    /// The earliest time `want` GETs (at most the rate) may start together (`now`
+    /// when they may start at once).
+    pub(crate) fn next_slot(&mut self, now: Instant, want: usize) -> Instant {
         self.advance(now);
         let limit = self.rate() as usize;
-        let window_free = if self.sent.len() < limit {
+        let want = want.clamp(1, limit);
+        let window_free = if self.sent.len() + want <= limit {
             now
         } else {
-            // Enough of the oldest starts must leave for one more to fit.
-            self.sent[self.sent.len() - limit] + WINDOW
+            // Enough of the oldest starts must leave for `want` more to fit.
+            self.sent[self.sent.len() + want - limit - 1] + WINDOW
         };
         match self.paused_until {
             Some(until) if until > window_free => until,
@@ -126,6 +131,12 @@ impl Pacer {
         pause
     }
 
+    /// Every GET pauses for `pause` (a failed request's backoff); the rate stays.
+    pub(crate) fn pause(&mut self, now: Instant, pause: Duration) {
+        let until = deadline_after(now, pause);
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+
     /// An answer without a 429 came: the backoff of bare 429s starts over.
     pub(crate) fn answered(&mut self) {
         self.bare_throttles = 0;
@@ -142,7 +153,7 @@ mod tests {
         let mut now = start;
         let mut starts = Vec::new();
         while now < start + span {
-            now = pacer.next_slot(now).max(now);
+            now = pacer.next_slot(now, batch).max(now);
             let n = pacer.available(now).min(batch);
             assert!(n > 0, "next_slot promised a slot");
             pacer.record(now, n);
@@ -190,7 +201,7 @@ mod tests {
         assert_eq!(pause, Duration::from_secs(2));
         assert_eq!(pacer.rate(), 50);
         assert_eq!(pacer.available(start + Duration::from_secs(1)), 0);
-        assert_eq!(pacer.next_slot(start), start + Duration::from_secs(2));
+        assert_eq!(pacer.next_slot(start, 1), start + Duration::from_secs(2));
         // +2 per second (2 % of 100) while no 429 comes, never above the ceiling.
         assert_eq!(pacer.available(start + Duration::from_secs(2)), 54);
         pacer.available(start + Duration::from_secs(100));
@@ -213,7 +224,7 @@ mod tests {
         pacer.answered();
         assert!(pacer.throttled(start, None) <= Duration::from_millis(250));
         pacer.throttled(start, Some(Duration::MAX));
-        assert!(pacer.next_slot(start) > start + Duration::from_secs(3600));
+        assert!(pacer.next_slot(start, 1) > start + Duration::from_secs(3600));
     }
 
     #[test]
@@ -224,6 +235,8 @@ mod tests {
         assert_eq!(pacer.available(start), 5);
         pacer.record(start, 5);
         assert_eq!(pacer.available(start), 0);
-        assert_eq!(pacer.next_slot(start), start + WINDOW);
+        assert_eq!(pacer.next_slot(start, 1), start + WINDOW);
+        // A group never waits for more room than the rate can give.
+        assert_eq!(pacer.next_slot(start, 20), start + WINDOW);
     }
 }

@@ -10,6 +10,15 @@ use std::time::Instant;
 /// Where an entry is stored; stable while it is pending.
 pub(crate) type Key = u32;
 
+/// An entry taken out of the due order, with its place in it (to put it back as
+/// it was, see [`Queue::restore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Taken {
+    pub key: Key,
+    due: Instant,
+    seq: u64,
+}
+
 pub(crate) struct Queue<T> {
     slots: Vec<Option<T>>,
     free: Vec<Key>,
@@ -76,8 +85,8 @@ impl<T> Queue<T> {
         now: Instant,
         max: usize,
         fits: impl Fn(&T, &T) -> bool,
-    ) -> Vec<Key> {
-        let mut taken: Vec<Key> = Vec::new();
+    ) -> Vec<Taken> {
+        let mut taken: Vec<Taken> = Vec::new();
         let mut passed_over = Vec::new();
         while taken.len() < max {
             let Some(&Reverse((due, seq, key))) = self.due.peek() else {
@@ -89,16 +98,22 @@ impl<T> Queue<T> {
             self.due.pop();
             let accept = match taken.first() {
                 None => true,
-                Some(&first) => fits(self.get(first), self.get(key)),
+                Some(first) => fits(self.get(first.key), self.get(key)),
             };
             if accept {
-                taken.push(key);
+                taken.push(Taken { key, due, seq });
             } else {
                 passed_over.push(Reverse((due, seq, key)));
             }
         }
         self.due.extend(passed_over);
         taken
+    }
+
+    /// Puts entries taken out back where they were in the due order.
+    pub(crate) fn restore(&mut self, taken: &[Taken]) {
+        self.due
+            .extend(taken.iter().map(|t| Reverse((t.due, t.seq, t.key))));
     }
 
     /// The stored entry `key`.
@@ -131,6 +146,22 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    pub(super) fn keys(taken: Vec<Taken>) -> Vec<Key> {
+        taken.into_iter().map(|t| t.key).collect()
+    }
+
+    #[test]
+    fn restored_entries_keep_their_place() {
+        let t0 = Instant::now();
+        let mut q = Queue::default();
+        let a = q.push("a", t0).unwrap();
+        let b = q.push("b", t0).unwrap();
+        let taken = q.take_due(t0, 1, |_, _| true);
+        assert_eq!(keys(taken.clone()), [a]);
+        q.restore(&taken);
+        assert_eq!(keys(q.take_due(t0, 2, |_, _| true)), [a, b]);
+    }
+
     #[test]
     fn soonest_first_then_first_come() {
         let t0 = Instant::now();
@@ -139,11 +170,14 @@ mod tests {
         let a = q.push("a", t0).unwrap();
         let b = q.push("b", t0).unwrap();
         assert_eq!(q.next_due(), Some(t0));
-        assert_eq!(q.take_due(t0, 10, |_, _| true), [a, b]);
+        assert_eq!(keys(q.take_due(t0, 10, |_, _| true)), [a, b]);
         assert_eq!(q.next_due(), Some(t0 + Duration::from_secs(5)));
         assert!(q.take_due(t0, 10, |_, _| true).is_empty());
         q.schedule(a, t0 + Duration::from_secs(1));
-        assert_eq!(q.take_due(t0 + Duration::from_secs(9), 1, |_, _| true), [a]);
+        assert_eq!(
+            keys(q.take_due(t0 + Duration::from_secs(9), 1, |_, _| true)),
+            [a]
+        );
         assert_eq!(q.remove(b), "b");
         assert_eq!(q.len(), 2);
         // A freed slot is reused.
@@ -156,13 +190,16 @@ mod tests {
     fn groups_keep_those_that_fit_and_leave_the_rest_due() {
         let t0 = Instant::now();
         let mut q = Queue::default();
-        let keys: Vec<Key> = ["beta1", "v1.0a", "beta2", "v1.0b", "beta3"]
+        let ks: Vec<Key> = ["beta1", "v1.0a", "beta2", "v1.0b", "beta3"]
             .into_iter()
             .map(|s| q.push(s, t0).unwrap())
             .collect();
         let same = |a: &&str, b: &&str| a[..2] == b[..2];
-        assert_eq!(q.take_due(t0, 20, same), [keys[0], keys[2], keys[4]]);
-        assert_eq!(q.take_due(t0, 20, same), [keys[1], keys[3]]);
+        assert_eq!(
+            super::tests::keys(q.take_due(t0, 20, same)),
+            [ks[0], ks[2], ks[4]]
+        );
+        assert_eq!(super::tests::keys(q.take_due(t0, 20, same)), [ks[1], ks[3]]);
         assert!(q.take_due(t0, 20, same).is_empty());
     }
 
@@ -179,8 +216,8 @@ mod tests {
         while let Some(due) = q.next_due() {
             assert!(due >= last);
             last = due;
-            for key in q.take_due(due, 20, |_, _| true) {
-                q.remove(key);
+            for taken in q.take_due(due, 20, |_, _| true) {
+                q.remove(taken.key);
                 count += 1;
             }
         }

@@ -196,7 +196,8 @@ impl Auth {
         Some(self.renew(generation, claims, deadline, log))
     }
 
-    fn generation(&self) -> u64 {
+    /// The number of the token in use (see [`Bearer::generation`]).
+    pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
     }
 

@@ -85,16 +85,19 @@ pub(crate) fn get_with_retries(
     })
 }
 
-/// POSTs a JSON `body` to `url` (a `$batch`), retried as a GET would be; the body
-/// of the 2xx answer, with what the response said besides.
-#[allow(dead_code)] // for the batch scheduler, coming next
+/// POSTs a JSON `body` to `url` (a `$batch`) with at most `retries` retries (as a
+/// GET would be retried); the body of the 2xx answer, with what the response said
+/// besides. `note` is added to the request's log line (e.g. its inner count).
 pub(crate) fn post_json(
     ctx: &Ctx<'_>,
     url: &Url,
     body: &[u8],
     deadline: Instant,
+    retries: u32,
+    note: &str,
 ) -> Result<(Vec<u8>, Trace)> {
-    let mut call = Call::start(ctx, deadline, ctx.settings.max_retries)?;
+    let mut call = Call::start(ctx, deadline, retries)?;
+    call.note = note;
     let answer = call.run(Method::POST, url, Some(body), |call, reply| {
         let status = reply.status;
         let body = reply.body.map_err(|e| e.with_trace(&call.trace))?;
@@ -190,6 +193,8 @@ struct Call<'a> {
     trace: Trace,
     deadline: Instant,
     retries: u32,
+    /// Added to each request's log line after the URL.
+    note: &'a str,
 }
 
 impl<'a> Call<'a> {
@@ -206,6 +211,7 @@ impl<'a> Call<'a> {
             },
             deadline,
             retries,
+            note: "",
         })
     }
 
@@ -396,7 +402,8 @@ impl<'a> Call<'a> {
                 log!(
                     log,
                     Info,
-                    "{method} {url} -> {} in {ms} ms (request-id {}, client-request-id {client_request_id})",
+                    "{method} {url}{} -> {} in {ms} ms (request-id {}, client-request-id {client_request_id})",
+                    self.note,
                     reply.status.as_u16(),
                     request_id.as_deref().unwrap_or("-"),
                 );
@@ -404,7 +411,8 @@ impl<'a> Call<'a> {
             Err(Failure::ResetBeforeResponse(e) | Failure::Final(e)) => log!(
                 log,
                 Info,
-                "{method} {url} -> no answer after {ms} ms: {} (client-request-id {client_request_id})",
+                "{method} {url}{} -> no answer after {ms} ms: {} (client-request-id {client_request_id})",
+                self.note,
                 e.message()
             ),
         }
@@ -435,7 +443,6 @@ impl<'a> Call<'a> {
     }
 
     /// The error of a non-2xx answer that is not an operation GET's.
-    #[allow(dead_code)] // for the batch scheduler, coming next
     fn http_error(&mut self, status: StatusCode, body: &[u8]) -> Error {
         http_error(status, body, Some(&self.bearer.token), &mut self.trace)
     }

@@ -2,7 +2,7 @@
 
 mod auth;
 mod challenge;
-mod clock;
+pub(crate) mod clock;
 mod exchange;
 mod graph_error;
 mod retry;
@@ -27,9 +27,14 @@ use crate::log::{LogLevel, LogSink, Logger};
 use crate::model::Operation;
 use auth::Auth;
 pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
+pub(crate) use challenge::claims_of;
 use clock::deadline_after;
-use exchange::{Ctx, Fetched};
+pub(crate) use exchange::{
+    cut, get_with_retries, post_json, read_answer, Answer, Ctx, Fetched, TEXT_LIMIT,
+};
+pub(crate) use retry::parse_retry_after;
 use settings::{LazyHttp, Settings, Token};
+pub(crate) use wait::{MAX_POLL_INTERVAL, NOT_VISIBLE_GRACE};
 
 /// A Graph client for teamsAsyncOperation resources.
 ///
@@ -61,7 +66,7 @@ impl Client {
     }
 
     /// The settings a request starting now uses.
-    fn snapshot(&self) -> Arc<Settings> {
+    pub(crate) fn snapshot(&self) -> Arc<Settings> {
         Arc::clone(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -209,7 +214,7 @@ impl Client {
     }
 
     /// What a call made now works with.
-    fn ctx<'a>(&'a self, settings: &'a Settings, cancel: Option<&'a Cancel>) -> Ctx<'a> {
+    pub(crate) fn ctx<'a>(&'a self, settings: &'a Settings, cancel: Option<&'a Cancel>) -> Ctx<'a> {
         Ctx {
             settings,
             auth: &self.auth,
@@ -266,7 +271,7 @@ impl Client {
 }
 
 /// The longest URL the HTTP layer can carry (its request-target limit).
-const MAX_URL_BYTES: usize = 65_534;
+pub(crate) const MAX_URL_BYTES: usize = 65_534;
 
 /// `done`, with an ERROR line when it is an error.
 fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {

@@ -9,6 +9,7 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod batch;
 mod boundary;
 mod cancel;
 mod client;
@@ -23,6 +24,7 @@ mod operation;
 mod token_provider;
 mod types;
 
+pub use batch::*;
 pub use cancel::*;
 pub use client::*;
 pub use enums::*;

@@ -7,7 +7,7 @@ use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::model::Operation;
 
-use super::enums::teamsop_log_level;
+use super::enums::{teamsop_log_level, teamsop_result};
 
 use super::handle::{Handle, Shared};
 
@@ -105,6 +105,43 @@ pub type teamsop_token_fn = Option<
 /// failure's message). It must not throw (C++) or `longjmp` out.
 pub type teamsop_log_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, level: teamsop_log_level, line: *const c_char),
+>;
+
+/// Many operations followed at once, under a rate budget, over Graph JSON batching.
+///
+/// Opaque. Create with `teamsop_batch_new` (it borrows a client: free the batch
+/// first), add Locations with `teamsop_batch_add`, run with `teamsop_batch_run`,
+/// free with `teamsop_batch_free`. Used by one thread at a time (it may move between
+/// threads); several batches may share one client.
+pub struct teamsop_batch {
+    _private: [u8; 0],
+}
+
+impl Handle for teamsop_batch {
+    type Target = super::batch::BatchState;
+    type Sharing = super::handle::Exclusive;
+}
+
+/// Called by `teamsop_batch_run` once for each operation when it ends, on the
+/// thread of the run: `TEAMSOP_OK` with its terminal operation (succeeded, failed
+/// or invalid: read its status), or the error that ended it (`TEAMSOP_ERR_NOT_FOUND`
+/// after the 10 s grace, `_FORBIDDEN`, `_UNAUTHORIZED`, `_PARSE`, `_HTTP`, ...), with
+/// `teamsop_last_*` on this thread telling why. `tag` is the one given to
+/// `teamsop_batch_add`.
+///
+/// `op` is borrowed for the call (do not free or keep it), NULL unless the result
+/// is `TEAMSOP_OK`. Return true to go on, false to stop the run (it then returns
+/// `TEAMSOP_ERR_CANCELLED`); that operation counts as reported, the others not yet
+/// reported stay pending. It may call any teamsop function but those that change,
+/// run or free this batch (refused) and `teamsop_client_free` of its client. It
+/// must not throw (C++) or `longjmp` out.
+pub type teamsop_done_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        tag: u64,
+        result: teamsop_result,
+        op: *const teamsop_operation,
+    ) -> bool,
 >;
 
 /// A caller's pointer, handed back to its callback untouched.
