@@ -170,7 +170,7 @@ impl Logger {
             }
             self.emit(
                 LogLevel::Error,
-                format_args!("{what} failed ({}): {error}", error.kind_name()),
+                format_args!("{what} failed ({}): {}", error.kind_name(), error.message()),
             );
         }
     }

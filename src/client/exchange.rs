@@ -179,6 +179,11 @@ fn http_error(status: StatusCode, body: &[u8], token: Option<&Token>, trace: &mu
         message.push_str(": ");
         message.push_str(text);
     }
+    if status == StatusCode::FORBIDDEN {
+        message.push_str(
+            " (the token lacks a permission this needs: see \"Permissions\" in libteamsop's README)",
+        );
+    }
     let kind = ErrorKind::Http {
         status: status.as_u16(),
         graph_code: graph.code,
@@ -269,15 +274,25 @@ impl<'a> Call<'a> {
                 Err(Failure::Final(e)) => return Err(e.with_trace(&self.trace)),
             };
             if attempt >= self.retries {
-                return Err(error);
+                return Err(gave_up(error, attempt, retry_after));
             }
-            attempt += 1;
-            let pause = retry_after.unwrap_or_else(|| backoff(attempt));
+            let pause = retry_after.unwrap_or_else(|| backoff(attempt + 1));
             // Waiting past the deadline would only end in a timeout: give the
             // caller the last answer now instead. (Any pause: no overflow.)
             if !ends_before(pause, self.deadline) {
-                return Err(error);
+                let done = match attempt {
+                    0 => "not retried".to_owned(),
+                    n => format!("after {n} {}", retries_word(n)),
+                };
+                let why = match retry_after {
+                    Some(after) => format!("its Retry-After of {} s", after.as_secs_f64()),
+                    None => format!("a pause of {} ms", pause.as_millis()),
+                };
+                return Err(error.map_message(|m| {
+                    format!("{m} ({done}: {why} would end past the call's deadline)")
+                }));
             }
+            attempt += 1;
             log!(
                 self.settings().log,
                 Warn,
@@ -445,6 +460,30 @@ impl<'a> Call<'a> {
     /// The error of a non-2xx answer that is not an operation GET's.
     fn http_error(&mut self, status: StatusCode, body: &[u8]) -> Error {
         http_error(status, body, Some(&self.bearer.token), &mut self.trace)
+    }
+}
+
+/// `error`, the last answer after `retries` retries, saying so (with the last
+/// `Retry-After`, when there was one), so a caller knows the library did wait.
+fn gave_up(error: Error, retries: u32, retry_after: Option<Duration>) -> Error {
+    if retries == 0 {
+        return error;
+    }
+    error.map_message(|m| match retry_after {
+        Some(after) if !after.is_zero() => format!(
+            "{m} (after {retries} {}; the last Retry-After was {} s)",
+            retries_word(retries),
+            after.as_secs_f64()
+        ),
+        _ => format!("{m} (after {retries} {})", retries_word(retries)),
+    })
+}
+
+fn retries_word(n: u32) -> &'static str {
+    if n == 1 {
+        "retry"
+    } else {
+        "retries"
     }
 }
 

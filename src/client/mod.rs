@@ -20,11 +20,12 @@ pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOU
 
 use crate::cancel::Cancel;
 use crate::endpoint::{check_select, BaseUrl, Cloud, OperationRef, Parent};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::read_ca_file;
 use crate::location::parse_location;
 use crate::log::{LogLevel, LogSink, Logger};
 use crate::model::Operation;
+use crate::remedy::Remedy;
 use auth::Auth;
 pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
 pub(crate) use challenge::claims_of;
@@ -200,7 +201,7 @@ impl Client {
         let settings = self.snapshot();
         let done = parse_location(location, &settings.base).and_then(|op| {
             let deadline = deadline_after(Instant::now(), settings.timeout);
-            fetch(&self.ctx(&settings, None), &op, deadline).map(|f| f.operation)
+            fetch(&self.ctx(&settings, None), &op, deadline, true).map(|f| f.operation)
         });
         logged(&settings, "GET of the Location", done)
     }
@@ -209,7 +210,7 @@ impl Client {
     pub fn get(&self, op: &OperationRef) -> Result<Operation> {
         let settings = self.snapshot();
         let deadline = deadline_after(Instant::now(), settings.timeout);
-        let done = fetch(&self.ctx(&settings, None), op, deadline).map(|f| f.operation);
+        let done = fetch(&self.ctx(&settings, None), op, deadline, true).map(|f| f.operation);
         logged(&settings, "GET of the operation", done)
     }
 
@@ -259,7 +260,12 @@ impl Client {
                 &ctx,
                 |deadline| {
                     let call_deadline = deadline_after(Instant::now(), settings.timeout);
-                    fetch(&ctx, &op, deadline.min(call_deadline))
+                    fetch(
+                        &ctx,
+                        &op,
+                        deadline.min(call_deadline),
+                        call_deadline < deadline,
+                    )
                 },
                 timeout,
                 on_poll,
@@ -281,8 +287,38 @@ fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {
     done
 }
 
-/// One GET of `op`, ending by `deadline`.
-fn fetch(ctx: &Ctx<'_>, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
+/// One GET of `op`, ending by `deadline` (`bounded_by_timeout` when that is the
+/// client's timeout, not a wait's end), its errors naming what was asked for and
+/// what bounded it.
+fn fetch(
+    ctx: &Ctx<'_>,
+    op: &OperationRef,
+    deadline: Instant,
+    bounded_by_timeout: bool,
+) -> Result<Fetched> {
+    fetch_raw(ctx, op, deadline).map_err(|e| match e.kind() {
+        ErrorKind::Http { status: 404, .. } => e.map_message(|m| {
+            let parent = match op.parent {
+                Parent::Chat => "chat",
+                Parent::Team => "team",
+            };
+            format!(
+                "{m} (asked for operation {:?} of {parent} {:?})",
+                op.operation_id, op.parent_id
+            )
+        }),
+        ErrorKind::Timeout if bounded_by_timeout => {
+            let ms = ctx.settings.timeout.as_millis();
+            e.map_message(|m| {
+                format!("{m} (the client's timeout, {ms} ms, bounds a call and its retries)")
+            })
+            .with_remedy(Remedy::SetTimeout)
+        }
+        _ => e,
+    })
+}
+
+fn fetch_raw(ctx: &Ctx<'_>, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
     let settings = ctx.settings;
     let url = settings.url_cache.get_or_build(op, || {
         settings.base.operation_url(op, settings.select.as_deref())
