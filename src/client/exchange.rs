@@ -21,7 +21,7 @@ use super::retry::{backoff, parse_retry_after};
 use super::settings::{Settings, Token};
 use crate::cancel::{self, Cancel};
 use crate::error::{Error, ErrorKind, Result, Trace};
-use crate::http::{host_of, Failure, Http, Reply, Request};
+use crate::http::{host_of, names, Failure, Http, Reply, Request};
 use crate::log::log;
 use crate::model::Operation;
 use crate::random::new_guid;
@@ -240,7 +240,7 @@ impl<'a> Call<'a> {
             let outcome = self.follow_redirects(&method, url, body, attempt);
             let (error, retry_after) = match outcome {
                 Ok(reply) if reply.status == StatusCode::UNAUTHORIZED && !renewed => {
-                    let claims = reply.header("www-authenticate").and_then(claims_of);
+                    let claims = reply.header(&names::WWW_AUTHENTICATE).and_then(claims_of);
                     let log = &self.settings().log;
                     match self.ctx.auth.after_rejection(
                         self.bearer.generation,
@@ -366,7 +366,7 @@ impl<'a> Call<'a> {
                 | StatusCode::FOUND
                 | StatusCode::SEE_OTHER
                 | StatusCode::TEMPORARY_REDIRECT
-                | StatusCode::PERMANENT_REDIRECT => reply.header("location"),
+                | StatusCode::PERMANENT_REDIRECT => reply.header(&names::LOCATION),
                 _ => None,
             };
             let Some(location) = location else {
@@ -412,7 +412,7 @@ impl<'a> Call<'a> {
         match reply {
             Ok(reply) => {
                 let request_id = reply
-                    .header("request-id")
+                    .header(&names::REQUEST_ID)
                     .map(|id| self.bearer.token.redact(cut(id, TEXT_LIMIT)));
                 log!(
                     log,
@@ -437,17 +437,17 @@ impl<'a> Call<'a> {
     fn note(&mut self, reply: &Reply) {
         self.trace.http_status = Some(reply.status.as_u16());
         self.trace.request_id = reply
-            .header("request-id")
+            .header(&names::REQUEST_ID)
             .map(|id| self.bearer.token.redact(cut(id, TEXT_LIMIT)));
         self.trace.retry_after = reply
-            .header("retry-after")
+            .header(&names::RETRY_AFTER)
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
     }
 
     /// The final answer as an operation or an error.
     fn read_operation(&mut self, reply: Reply) -> Result<Operation> {
         let status = reply.status;
-        let content_type = reply.header("content-type").map(str::to_owned);
+        let content_type = reply.header(&names::CONTENT_TYPE).map(str::to_owned);
         let body = reply.body.map_err(|e| e.with_trace(&self.trace))?;
         let answer = Answer {
             status,

@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use reqwest::header::HeaderMap;
 use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode, Url};
 use rustls_pki_types::CertificateDer;
 
@@ -84,10 +84,21 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// A header's value if it is visible ASCII.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value if it is visible ASCII. Looked up by `HeaderName` (a
+    /// constant, see [`names`]): a `&str` name would be parsed and lowercased on
+    /// every lookup.
+    pub(crate) fn header(&self, name: &HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// The response headers the library reads.
+pub(crate) mod names {
+    use reqwest::header::HeaderName;
+    pub(crate) use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+
+    /// Graph's id of the request, for support.
+    pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 }
 
 /// The connections, TLS settings and proxies shared by every request of a client.
