@@ -21,6 +21,9 @@ mod client;
 mod endpoint;
 mod error;
 pub mod ffi;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks;
 mod http;
 mod location;
 mod log;

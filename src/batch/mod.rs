@@ -9,7 +9,7 @@
 mod pacer;
 mod queue;
 mod run;
-mod wire;
+pub(crate) mod wire;
 
 use std::time::{Duration, Instant};
 

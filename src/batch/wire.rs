@@ -83,10 +83,12 @@ impl InnerAnswer {
     }
 }
 
+/// The answer, its responses still raw: each must be a JSON object (serde would
+/// also read a struct from an array, which Graph never sends).
 #[derive(Deserialize)]
 struct WireAnswer<'a> {
     #[serde(borrow)]
-    responses: Vec<WireResponse<'a>>,
+    responses: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -111,9 +113,34 @@ enum WireId<'a> {
 /// Reads a `$batch` answer. `Err` says why it is not one (not JSON, no
 /// `responses` array, a response without `id` or `status`).
 pub(crate) fn decode(body: &[u8]) -> Result<Vec<InnerAnswer>, String> {
+    // From text: reading bytes, serde_json would not check the UTF-8 of what it
+    // skips (unknown members), and a body that is not UTF-8 is not JSON.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        format!(
+            "the $batch answer is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        )
+    })?;
+    if !is_object(text) {
+        return Err("the $batch answer is not a JSON object".to_owned());
+    }
     let wire: WireAnswer<'_> =
-        serde_json::from_slice(body).map_err(|e| format!("the $batch answer is not one: {e}"))?;
-    Ok(wire.responses.into_iter().map(inner_answer).collect())
+        serde_json::from_str(text).map_err(|e| format!("the $batch answer is not one: {e}"))?;
+    wire.responses
+        .into_iter()
+        .map(|raw| {
+            if !is_object(raw.get()) {
+                return Err("a response in the $batch answer is not a JSON object".to_owned());
+            }
+            serde_json::from_str::<WireResponse<'_>>(raw.get())
+                .map(inner_answer)
+                .map_err(|e| format!("a response in the $batch answer is not one: {e}"))
+        })
+        .collect()
+}
+
+fn is_object(json: &str) -> bool {
+    json.trim_start().starts_with('{')
 }
 
 fn inner_answer(wire: WireResponse<'_>) -> InnerAnswer {
@@ -235,6 +262,9 @@ mod tests {
             b"{\"responses\":[{\"status\":200}]}",
             b"{\"responses\":[{\"id\":\"1\"}]}",
             b"{\"responses\":[{\"id\":\"1\",\"status\":\"200\"}]}",
+            b"{\"responses\":[],\"x\":\"\xff\"}",
+            b"[[]]",
+            b"{\"responses\":[[\"1\",200]]}",
         ] {
             assert!(decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
