@@ -36,6 +36,11 @@ pub const MIRRORS: &[Mirror] = &[
         prefix: "TEAMSOP_CLOUD_",
         core: "crate::endpoint::Cloud",
     },
+    Mirror {
+        c_enum: "teamsop_log_level",
+        prefix: "TEAMSOP_LOG_",
+        core: "crate::log::LogLevel",
+    },
 ];
 
 /// The suffix of the member that stands for "not there" in a mirrored enum.

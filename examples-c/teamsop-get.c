@@ -288,8 +288,9 @@ static enum apply_result show_help(struct options *o, const char *v) {
     printf("        %2u %-30s %2u %s\n", (unsigned)r, teamsop_result_str(r), (unsigned)(r + 6),
            teamsop_result_str(r + 6));
   }
-  printf("    %-4d the operation was read and its status is failed, with or without\n"
-         "         --wait: the exit status never reports success for a failed operation\n"
+  printf("    %-4d the operation was read and it ended without succeeding (status failed\n"
+         "         or invalid), with or without --wait: the exit status never reports\n"
+         "         success for an operation that did not succeed\n"
          "    %-4d usage error: an unknown option, a bad value, no token\n"
          "    After a failed call (1 to 12), stderr says why, with Graph's code and the\n"
          "    request ids support asks for; with --json, stdout has the same as one JSON\n"
@@ -653,7 +654,8 @@ static int fetch_and_print(const teamsop_client *client, const struct options *o
     fprintf(stderr, "[%6.1fs] done after %d poll(s): %s\n", seconds_since(&progress.start),
             progress.polls, or_dash(teamsop_operation_status_str(op)));
   }
-  int status = teamsop_operation_status(op) == TEAMSOP_STATUS_FAILED ? EXIT_OPERATION_FAILED : 0;
+  teamsop_status end = teamsop_operation_status(op);
+  int status = end == TEAMSOP_STATUS_FAILED || end == TEAMSOP_STATUS_INVALID ? EXIT_OPERATION_FAILED : 0;
   teamsop_free(op);
   return status;
 }

@@ -8,7 +8,8 @@
 //
 // The token is read from the environment (TEAMSOP_TOKEN), never from the command
 // line. Exit status: 0 on success, the teamsop::Result of a failure (1 to 12), 20
-// when --wait saw the operation end in "failed", 64 for a usage error.
+// when the operation read (with or without --wait) ended without succeeding
+// ("failed" or "invalid"), as teamsop-get does, 64 for a usage error.
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -143,7 +144,8 @@ int main(int argc, char** argv) {
     }
 
     print(op);
-    return o->wait_seconds > 0 && op.status() == teamsop::Status::Failed ? EXIT_OPERATION_FAILED : 0;
+    const bool not_succeeded = op.status() == teamsop::Status::Failed || op.status() == teamsop::Status::Invalid;
+    return not_succeeded ? EXIT_OPERATION_FAILED : 0;
   } catch (const teamsop::Error& e) {
     std::cerr << "teamsop-get-cpp: " << e.what() << '\n';
     if (e.http_status() != 0) {

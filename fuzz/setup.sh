@@ -43,5 +43,5 @@ if [ "${1:-}" = "--cargo-fuzz" ]; then
     cargo install cargo-fuzz --version "=$CARGO_FUZZ_VERSION" --locked --root "$TOOLS" --quiet
     echo "fuzz/setup.sh: cargo-fuzz installed in $(( $(date +%s) - start )) s"
   fi
-  echo "fuzz/setup.sh: use it as: RUSTC_BOOTSTRAP=1 TEAMSOP_HEADER_READONLY=1 $TOOLS/bin/cargo-fuzz run --fuzz-dir fuzz TARGET"
+  echo "fuzz/setup.sh: use it as: RUSTC_BOOTSTRAP=1 $TOOLS/bin/cargo-fuzz run --fuzz-dir fuzz TARGET"
 fi

@@ -28,6 +28,16 @@
 #include <stdint.h>
 
 /**
+ * GETs per second a batch starts with, unless set otherwise.
+ */
+#define DEFAULT_MAX_GETS_PER_SECOND 10
+
+/**
+ * The most GETs per second a batch may be set to.
+ */
+#define MAX_GETS_PER_SECOND 1000
+
+/**
  * Returned by the `*_unix_ms` accessors when the time is absent or unparseable.
  */
 #define TEAMSOP_NO_TIME INT64_MIN
@@ -89,6 +99,30 @@ typedef enum teamsop_result {
    */
   TEAMSOP_ERR_INTERNAL = 12,
 } teamsop_result;
+
+/**
+ * How much a client logs (API 0.2): each level includes the ones above it.
+ *
+ * Not in the header until a function or callback type uses it.
+ */
+typedef enum teamsop_log_level {
+  /**
+   * A call failed: its result and message.
+   */
+  TEAMSOP_LOG_ERROR = 1,
+  /**
+   * A retry (429/503/504/reset): status or fault, attempt, pause.
+   */
+  TEAMSOP_LOG_WARN = 2,
+  /**
+   * Each HTTP request sent: method, URL, status, time, request ids.
+   */
+  TEAMSOP_LOG_INFO = 3,
+  /**
+   * Re-polls, connections opened or reused, TLS, proxy, pacing, token renewals.
+   */
+  TEAMSOP_LOG_DEBUG = 4,
+} teamsop_log_level;
 
 /**
  * Graph's teamsAsyncOperationStatus, plus the library's own `_UNRECOGNIZED` and
@@ -211,6 +245,31 @@ typedef enum teamsop_cloud {
 } teamsop_cloud;
 
 /**
+ * How much a line matters; a sink set for a level gets that level and those above.
+ */
+typedef struct LogLevel LogLevel;
+
+/**
+ * Many operations followed at once, under a rate budget, over Graph JSON batching.
+ *
+ * Opaque. Create with `teamsop_batch_new` (it borrows a client: free the batch
+ * first), add Locations with `teamsop_batch_add`, run with `teamsop_batch_run`,
+ * free with `teamsop_batch_free`. Used by one thread at a time (it may move between
+ * threads); several batches may share one client.
+ */
+typedef struct teamsop_batch teamsop_batch;
+
+/**
+ * A cancellation trigger: another thread pulls it to end a call at once.
+ *
+ * Opaque and thread-safe. Create with `teamsop_cancel_new`, pull with
+ * `teamsop_cancel_trigger` (any thread, any number of times), free with
+ * `teamsop_cancel_free` once no call uses it. Once triggered it stays triggered:
+ * make a new one for the next call.
+ */
+typedef struct teamsop_cancel teamsop_cancel;
+
+/**
  * A Graph client: token, base URL, timeouts, retries and a connection pool.
  *
  * Opaque. Create with `teamsop_client_new`, free with `teamsop_client_free`.
@@ -229,6 +288,26 @@ typedef struct teamsop_client teamsop_client;
 typedef struct teamsop_operation teamsop_operation;
 
 /**
+ * Called by `teamsop_batch_run` once for each operation when it ends, on the
+ * thread of the run: `TEAMSOP_OK` with its terminal operation (succeeded, failed
+ * or invalid: read its status), or the error that ended it (`TEAMSOP_ERR_NOT_FOUND`
+ * after the 10 s grace, `_FORBIDDEN`, `_UNAUTHORIZED`, `_PARSE`, `_HTTP`, ...), with
+ * `teamsop_last_*` on this thread telling why. `tag` is the one given to
+ * `teamsop_batch_add`.
+ *
+ * `op` is borrowed for the call (do not free or keep it), NULL unless the result
+ * is `TEAMSOP_OK`. Return true to go on, false to stop the run (it then returns
+ * `TEAMSOP_ERR_CANCELLED`); that operation counts as reported, the others not yet
+ * reported stay pending. It may call any teamsop function but those that change,
+ * run or free this batch (refused) and `teamsop_client_free` of its client. It
+ * must not throw (C++) or `longjmp` out.
+ */
+typedef bool (*teamsop_done_fn)(void *user_data,
+                                uint64_t tag,
+                                enum teamsop_result result,
+                                const struct teamsop_operation *op);
+
+/**
  * Called by `teamsop_wait` after every poll that received an operation, the
  * terminal one included, on the thread that called `teamsop_wait`.
  *
@@ -238,9 +317,206 @@ typedef struct teamsop_operation teamsop_operation;
  */
 typedef bool (*teamsop_poll_fn)(const struct teamsop_operation *current, void *user_data);
 
+/**
+ * Receives the log lines of a client (`teamsop_client_set_log`), on the thread of
+ * the call a line describes.
+ *
+ * `line` is one line without a newline, borrowed for the call. The library never
+ * writes the token into it (a one-character token may still occur as a letter of
+ * other words). It may call any teamsop function but `teamsop_client_free` on
+ * this client (`teamsop_last_error_message` in an ERROR line's call gives that
+ * failure's message). It must not throw (C++) or `longjmp` out.
+ */
+typedef void (*teamsop_log_fn)(void *user_data, enum teamsop_log_level level, const char *line);
+
+/**
+ * Asked for an access token by a client that has a provider
+ * (`teamsop_client_set_token_provider`), on the thread of the call that needs it:
+ * before a request when the client has no token or the provider's last token
+ * expires in less than 5 minutes, and once after a 401 answer (the request is then
+ * sent once more with the new token).
+ *
+ * `claims` is the decoded claims challenge of that 401 (continuous access
+ * evaluation: `WWW-Authenticate: Bearer ... error="insufficient_claims",
+ * claims="<base64>"`), a JSON object to hand to the identity platform, or NULL
+ * when there is none; it is borrowed for the call. Write a NUL-terminated token
+ * into `buf` (`buf_len` bytes, at least 16384, NUL included) and its expiry in
+ * Unix milliseconds into `*expires_unix_ms` (`TEAMSOP_NO_TIME` when unknown: it
+ * is then renewed only after a 401), and return true. Return false to fail the
+ * call with `TEAMSOP_ERR_UNAUTHORIZED`. A token that does not fit, is empty or
+ * holds a byte outside visible ASCII (0x21-0x7E) fails the call with
+ * `TEAMSOP_ERR_UNAUTHORIZED` and a message saying so (never quoting it). The
+ * library wipes `buf` after copying the token.
+ *
+ * For one client it is never called twice at once: concurrent calls that need a
+ * token wait for the one answer and share it. It may call any teamsop function
+ * but `teamsop_client_free` on this client (a call it makes on this client uses
+ * the token already set). It must not throw (C++) or `longjmp` out.
+ */
+typedef bool (*teamsop_token_fn)(void *user_data,
+                                 const char *claims,
+                                 char *buf,
+                                 size_t buf_len,
+                                 int64_t *expires_unix_ms);
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates an empty batch polling through `client`.
+ *
+ * The batch borrows the client: free the batch (`teamsop_batch_free`) before the
+ * client. Returns a new handle owned by the caller, or NULL (with
+ * `teamsop_last_error_message`) for a NULL client. A batch is used by one thread
+ * at a time (it may move between threads); several batches, on several threads,
+ * may share one client.
+ *
+ * # Safety
+ * `client` is NULL or a live client that outlives the batch.
+ */
+struct teamsop_batch *teamsop_batch_new(const struct teamsop_client *client);
+
+/**
+ * Frees a batch and every operation still pending in it (they are not
+ * reported). NULL is a no-op, and so is a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live handle from `teamsop_batch_new`, freed only once,
+ * and not in use by another thread.
+ */
+void teamsop_batch_free(struct teamsop_batch *batch);
+
+/**
+ * Adds the operation named by a `Location` (read exactly as
+ * `teamsop_get_location` reads it) with the caller's `tag`, handed back when it is
+ * reported. The Location is copied.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch or location, a Location
+ * `teamsop_get_location` would refuse, or a call from the batch's own `on_done`;
+ * nothing is added then.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone; `location` is NULL
+ * or a NUL-terminated string.
+ */
+enum teamsop_result teamsop_batch_add(struct teamsop_batch *batch,
+                                      const char *location,
+                                      uint64_t tag);
+
+/**
+ * Operations added and not yet reported (during a run, those not reported so
+ * far; the one an `on_done` is being called for counts as reported). 0 for NULL.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+size_t teamsop_batch_pending(const struct teamsop_batch *batch);
+
+/**
+ * The most operation GETs the batch starts in any sliding window of 1 s, each
+ * request inside a `$batch` counted on its own (Graph counts them so): 1 to
+ * 1000, default 10. Teams allows an app about 30 GETs per second per tenant. A
+ * 429 halves the rate the batch uses, which then climbs back, never above this.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, 0 or more than 1000,
+ * or a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+enum teamsop_result teamsop_batch_set_max_gets_per_second(struct teamsop_batch *batch,
+                                                          uint32_t gets_per_second);
+
+/**
+ * Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20
+ * requests each; default true) or one by one (false).
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch or a call from the
+ * batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+enum teamsop_result teamsop_batch_set_json_batching(struct teamsop_batch *batch, bool enabled);
+
+/**
+ * Polls every pending operation until each has been reported through `on_done`
+ * (`TEAMSOP_OK`, whatever each one's outcome), `timeout_ms` passes
+ * (`TEAMSOP_ERR_TIMEOUT`), `cancel` is triggered or `on_done` returns false
+ * (`TEAMSOP_ERR_CANCELLED`, within 100 ms of a trigger). Operations not reported
+ * stay pending: run again to go on.
+ *
+ * Each operation is first polled at once, then paced as `teamsop_wait` paces one
+ * (the client's poll interval, doubling to 10 s; `Retry-After` wins; 404s taken
+ * for "not visible yet" during 10 s from its first poll); the soonest due go
+ * first, and the rate (`teamsop_batch_set_max_gets_per_second`) is never
+ * exceeded. A 429 (for a whole `$batch` or a request in it) pauses every GET for
+ * its `Retry-After` and lowers the rate, which then climbs back while no 429
+ * comes. A failing `$batch` (or GET, batching off) itself (transport, 5xx, 429) is
+ * retried as a GET would be; one that still fails ends the run with that error,
+ * its operations still pending. A 401 renews the token through the provider, if
+ * any. Operations whose Location names another version than the base's go in a
+ * `$batch` of their own version. `on_done` and `cancel` may be NULL. Runs on the
+ * calling thread; `on_done` is called on it.
+ *
+ * Errors: also `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, a `timeout_ms` of
+ * 0, or a call from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone; `on_done` is NULL or
+ * a function honouring `teamsop_done_fn`'s contract; `cancel` is NULL or a live
+ * handle from `teamsop_cancel_new`. `user_data` is passed to `on_done` untouched.
+ */
+enum teamsop_result teamsop_batch_run(struct teamsop_batch *batch,
+                                      uint32_t timeout_ms,
+                                      teamsop_done_fn on_done,
+                                      void *user_data,
+                                      const struct teamsop_cancel *cancel);
+
+/**
+ * Creates a cancellation trigger, not yet triggered.
+ *
+ * Returns a new handle owned by the caller (free it with `teamsop_cancel_free`),
+ * or NULL only when out of memory. Pass it to `teamsop_wait_cancellable` (or
+ * `teamsop_batch_run`), and call `teamsop_cancel_trigger` from any thread to end
+ * that call within 100 ms. Thread-safe.
+ */
+struct teamsop_cancel *teamsop_cancel_new(void);
+
+/**
+ * Pulls the trigger: every call using `cancel` returns `TEAMSOP_ERR_CANCELLED` at
+ * once (within 100 ms), wherever it is (in a GET, in a retry's pause, between
+ * polls); a call started later with it sends nothing. It stays triggered.
+ *
+ * Any thread, any number of times; NULL is a no-op. Not async-signal-safe: from
+ * a signal handler, hand the signal to a thread that calls this (e.g. `sigwait`).
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+void teamsop_cancel_trigger(struct teamsop_cancel *cancel);
+
+/**
+ * Whether `teamsop_cancel_trigger` was called on `cancel`; false for NULL.
+ * Thread-safe.
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+bool teamsop_cancel_is_triggered(const struct teamsop_cancel *cancel);
+
+/**
+ * Frees a cancellation trigger. NULL is a no-op.
+ *
+ * Not while a call is using it, nor while another thread may still trigger it.
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `teamsop_cancel_new`, freed only once.
+ */
+void teamsop_cancel_free(struct teamsop_cancel *cancel);
 
 /**
  * Creates a client.
@@ -476,6 +752,28 @@ enum teamsop_result teamsop_wait(const struct teamsop_client *client,
                                  struct teamsop_operation **out);
 
 /**
+ * As `teamsop_wait`; in addition it returns `TEAMSOP_ERR_CANCELLED` within 100 ms
+ * of `teamsop_cancel_trigger(cancel)` from any thread, whether it is in a GET, in
+ * a retry's pause or between polls. `cancel` may be NULL (then it is exactly
+ * `teamsop_wait`). A cancel already triggered ends the call before anything is
+ * sent. A token provider that is being asked is not interrupted: the call ends
+ * when it returns.
+ *
+ * Ownership of `*out`, errors and threads as `teamsop_wait`; `cancel` is
+ * borrowed for the call and must not be freed before it returns.
+ *
+ * # Safety
+ * As `teamsop_wait`; `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+ */
+enum teamsop_result teamsop_wait_cancellable(const struct teamsop_client *client,
+                                             const char *location,
+                                             uint32_t timeout_ms,
+                                             teamsop_poll_fn on_poll,
+                                             void *user_data,
+                                             const struct teamsop_cancel *cancel,
+                                             struct teamsop_operation **out);
+
+/**
  * Parses a response body already in hand; no network.
  *
  * Reads exactly `len` bytes at `json` (no NUL needed). On `TEAMSOP_OK`, `*out` is
@@ -543,6 +841,35 @@ const char *teamsop_version(void);
  * static string: never NULL, never freed. Thread-safe.
  */
 const char *teamsop_result_str(uint32_t result);
+
+/**
+ * Sends a client's log lines up to `max_level` (a `teamsop_log_level`, 1 to 4,
+ * taken as `uint32_t`) to `fn`, with `user_data` passed untouched; `fn` NULL
+ * turns logging off for this client, `TEAMSOP_LOG` included.
+ *
+ * Levels: ERROR, a call failed (its result and message); WARN, a retry (status
+ * or fault, attempt, pause), a batch operation ending in an error; INFO, each
+ * HTTP request sent (method, URL, status, milliseconds, request-id,
+ * client-request-id; a `$batch` is one line with its inner count); DEBUG, each
+ * inner request of a `$batch`, 404 re-polls, connections, TLS, proxy, pacing,
+ * token renewals. Until this is first called, the environment variable
+ * `TEAMSOP_LOG` (`error`, `warn`, `info` or `debug`, read when the client was
+ * created) sends the same lines to stderr, each prefixed `teamsop: `. Lines never
+ * hold the token; logging off costs nothing measurable.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client or a `max_level`
+ * outside 1 to 4 (whether `fn` is NULL or not); the setting is then unchanged.
+ * Thread-safe: calls already under way keep the setting they started with.
+ * `user_data` must stay valid while `fn` is set.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `fn` is NULL or a function that honours
+ * `teamsop_log_fn`'s contract for as long as it is set.
+ */
+enum teamsop_result teamsop_client_set_log(struct teamsop_client *client,
+                                           uint32_t max_level,
+                                           teamsop_log_fn fn,
+                                           void *user_data);
 
 /**
  * Frees an operation and every string read from it. NULL is a no-op.
@@ -707,6 +1034,27 @@ const char *teamsop_operation_json(const struct teamsop_operation *op);
  * `op` is NULL or a live operation.
  */
 bool teamsop_operation_is_terminal(const struct teamsop_operation *op);
+
+/**
+ * Sets the function a client asks for tokens (see `teamsop_token_fn` for when it
+ * is called and what it must do); `fn` NULL removes it, and the last token it
+ * gave stays set until replaced.
+ *
+ * With a provider set, a token given by `teamsop_client_set_token` is used until
+ * a 401 has it renewed. `user_data` is passed to `fn` untouched; it must stay
+ * valid while `fn` is set. `fn` is called on the threads that make calls on this
+ * client, never two at once for this client.
+ *
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe (calls
+ * already under way keep the provider they started with).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `fn` is NULL or a function that honours
+ * `teamsop_token_fn`'s contract for as long as it is set.
+ */
+enum teamsop_result teamsop_client_set_token_provider(struct teamsop_client *client,
+                                                      teamsop_token_fn fn,
+                                                      void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

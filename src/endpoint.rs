@@ -208,27 +208,57 @@ impl BaseUrl {
     /// The URL of `op`, each id one percent-encoded path segment, with an optional
     /// `$select`.
     pub fn operation_url(&self, op: &OperationRef, select: Option<&str>) -> Url {
+        self.url_in_version(self.version_of(op), &op.path_in_version(), select)
+    }
+
+    /// The Graph version a request for `op` goes to: the one its Location named,
+    /// or the base's.
+    pub(crate) fn version_of<'a>(&'a self, op: &'a OperationRef) -> Option<&'a str> {
+        op.version.as_deref().or(self.version.as_deref())
+    }
+
+    /// `{root}/{version}{path}` with an optional `$select`; `path` starts with `/`
+    /// and is already percent-encoded (see [`OperationRef::path_in_version`]).
+    pub(crate) fn url_in_version(
+        &self,
+        version: Option<&str>,
+        path: &str,
+        select: Option<&str>,
+    ) -> Url {
         let mut url = self.url.clone();
-        let mut path = String::with_capacity(
-            self.root.len() + op.parent_id.len() + op.operation_id.len() + 40,
-        );
-        path.push_str(&self.root);
-        if let Some(version) = op.version.as_deref().or(self.version.as_deref()) {
-            path.push('/');
-            path.push_str(version);
+        let mut full = String::with_capacity(self.root.len() + path.len() + 8);
+        full.push_str(&self.root);
+        if let Some(version) = version {
+            full.push('/');
+            full.push_str(version);
         }
-        path.push('/');
-        path.push_str(op.parent.segment());
-        path.push('/');
-        encode_segment(&op.parent_id, &mut path);
-        path.push_str("/operations/");
-        encode_segment(&op.operation_id, &mut path);
-        url.set_path(&path);
+        full.push_str(path);
+        url.set_path(&full);
         match select {
             Some(fields) => url.set_query(Some(&format!("$select={fields}"))),
             None => url.set_query(None),
         }
         url
+    }
+
+    /// `{root}/{version}/$batch`: Graph JSON batching for that version.
+    pub(crate) fn batch_url(&self, version: Option<&str>) -> Url {
+        self.url_in_version(version, "/$batch", None)
+    }
+}
+
+impl OperationRef {
+    /// `/chats/{id}/operations/{id}` (or `/teams/...`), each id percent-encoded as
+    /// one segment: the operation's URL relative to a version root.
+    pub(crate) fn path_in_version(&self) -> String {
+        let mut path = String::with_capacity(self.parent_id.len() + self.operation_id.len() + 24);
+        path.push('/');
+        path.push_str(self.parent.segment());
+        path.push('/');
+        encode_segment(&self.parent_id, &mut path);
+        path.push_str("/operations/");
+        encode_segment(&self.operation_id, &mut path);
+        path
     }
 }
 

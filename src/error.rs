@@ -30,8 +30,10 @@ pub enum ErrorKind {
         /// The cap, in bytes.
         limit: usize,
     },
-    /// A wait's callback asked to stop.
+    /// A wait's callback asked to stop, or its cancel trigger was pulled.
     Cancelled,
+    /// The token provider declined, or gave a token that cannot be used.
+    Token,
     /// A bug in this library, caught before it could harm the caller.
     Internal,
 }
@@ -93,6 +95,14 @@ impl Error {
         Error::new(ErrorKind::Timeout, message)
     }
 
+    /// The call's cancel trigger was pulled.
+    pub(crate) fn cancelled() -> Self {
+        Error::new(
+            ErrorKind::Cancelled,
+            "cancelled: the call's cancel trigger was pulled",
+        )
+    }
+
     /// Names what the caller can do about it (each API words it its own way).
     pub(crate) fn with_remedy(mut self, remedy: Remedy) -> Self {
         self.0.remedy = Some(remedy);
@@ -117,6 +127,24 @@ impl Error {
     pub(crate) fn map_message(mut self, f: impl FnOnce(&str) -> String) -> Self {
         self.0.message = f(&self.0.message);
         self
+    }
+
+    /// The kind of failure in a few words, for log lines.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.0.kind {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Http { status: 401, .. } | ErrorKind::Token => "unauthorized",
+            ErrorKind::Http { status: 403, .. } => "forbidden",
+            ErrorKind::Http { status: 404, .. } => "not found",
+            ErrorKind::Http { status: 429, .. } => "throttled",
+            ErrorKind::Http { .. } => "HTTP error",
+            ErrorKind::Parse => "parse",
+            ErrorKind::TooLarge { .. } => "too large",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Internal => "internal",
+        }
     }
 
     /// The kind of failure.

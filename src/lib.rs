@@ -14,24 +14,34 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod base64;
+mod batch;
+mod cancel;
 mod client;
 mod endpoint;
 mod error;
 pub mod ffi;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks;
 mod http;
 mod location;
+mod log;
 mod model;
 mod random;
 mod remedy;
 mod time;
 
+pub use batch::{Batch, DEFAULT_MAX_GETS_PER_SECOND, MAX_GETS_PER_SECOND};
+pub use cancel::Cancel;
 pub use client::{
-    Client, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
-    MAX_RETRIES_LIMIT,
+    Client, ProvidedToken, TokenProvider, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, MAX_RETRIES_LIMIT, RENEW_MARGIN,
 };
 pub use endpoint::{BaseUrl, Cloud, OperationRef, Parent};
 pub use error::{Error, ErrorKind, Result, Trace};
 pub use location::parse_location;
+pub use log::{LogLevel, LogSink};
 pub use model::{Operation, OperationError, OperationType, Status};
 pub use remedy::Remedy;
 pub use time::parse_unix_ms;

@@ -15,6 +15,9 @@ pub enum Remedy {
     /// Trust the server's certificate authority:
     /// [`Client::set_ca_file`](crate::Client::set_ca_file).
     SetCaFile,
+    /// Allow a call more time:
+    /// [`Client::set_timeout`](crate::Client::set_timeout).
+    SetTimeout,
 }
 
 /// The remedy in the Rust API's words, as `Error`'s `Display` appends it.
@@ -23,6 +26,7 @@ impl fmt::Display for Remedy {
         f.write_str(match self {
             Remedy::SetToken => "set one with Client::set_token",
             Remedy::SetCaFile => "add its CA with Client::set_ca_file",
+            Remedy::SetTimeout => "allow more with Client::set_timeout",
         })
     }
 }

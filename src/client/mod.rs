@@ -1,6 +1,8 @@
 //! `Client`: settings shared by every thread, and the calls that fetch operations.
 
-mod clock;
+mod auth;
+mod challenge;
+pub(crate) mod clock;
 mod exchange;
 mod graph_error;
 mod retry;
@@ -12,17 +14,28 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+pub(crate) use retry::backoff;
 pub use retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT};
 
+use crate::cancel::Cancel;
 use crate::endpoint::{check_select, BaseUrl, Cloud, OperationRef, Parent};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::read_ca_file;
 use crate::location::parse_location;
+use crate::log::{LogLevel, LogSink, Logger};
 use crate::model::Operation;
+use crate::remedy::Remedy;
+use auth::Auth;
+pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
+pub(crate) use challenge::claims_of;
 use clock::deadline_after;
-use exchange::Fetched;
+pub(crate) use exchange::{
+    cut, get_with_retries, post_json, read_answer, Answer, Ctx, Fetched, TEXT_LIMIT,
+};
+pub(crate) use retry::parse_retry_after;
 use settings::{LazyHttp, Settings, Token};
+pub(crate) use wait::{MAX_POLL_INTERVAL, NOT_VISIBLE_GRACE};
 
 /// A Graph client for teamsAsyncOperation resources.
 ///
@@ -31,13 +44,16 @@ use settings::{LazyHttp, Settings, Token};
 /// requests of a client share one connection pool.
 pub struct Client {
     settings: RwLock<Arc<Settings>>,
+    auth: Auth,
 }
 
 impl Client {
-    /// A client with no token yet, for the global cloud's beta endpoint.
+    /// A client with no token yet, for the global cloud's beta endpoint. Logs to
+    /// stderr when `TEAMSOP_LOG` says so (see [`Client::set_log`]).
     pub fn new() -> Client {
         Client {
-            settings: RwLock::new(Arc::new(Settings::new(None))),
+            settings: RwLock::new(Arc::new(Settings::new())),
+            auth: Auth::default(),
         }
     }
 
@@ -45,12 +61,13 @@ impl Client {
     pub fn with_token(token: &str) -> Result<Client> {
         let token = Token::new(token)?;
         Ok(Client {
-            settings: RwLock::new(Arc::new(Settings::new(Some(token)))),
+            settings: RwLock::new(Arc::new(Settings::new())),
+            auth: Auth::with_token(Some(token)),
         })
     }
 
     /// The settings a request starting now uses.
-    fn snapshot(&self) -> Arc<Settings> {
+    pub(crate) fn snapshot(&self) -> Arc<Settings> {
         Arc::clone(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -62,11 +79,32 @@ impl Client {
         *guard = Arc::new(next);
     }
 
-    /// Sets the bearer token; `None` clears it. An empty token is refused.
+    /// Sets the bearer token; `None` clears it. An empty token is refused. With a
+    /// token provider set, this token is used until a 401 has it renewed.
     pub fn set_token(&self, token: Option<&str>) -> Result<()> {
         let token = token.map(Token::new).transpose()?;
-        self.update(|s| s.token = token);
+        self.auth.set_token(token);
         Ok(())
+    }
+
+    /// Sets the provider asked for a token before one expires (5 minutes ahead)
+    /// and once after a 401, with the claims of a CAE challenge; `None` removes
+    /// it (the last token it gave stays set until replaced). For this client the
+    /// provider is never called twice at once.
+    pub fn set_token_provider(&self, provider: Option<Arc<dyn TokenProvider>>) {
+        self.auth.set_provider(provider);
+    }
+
+    /// Sends log lines up to `max_level` to `sink` (replacing `TEAMSOP_LOG`'s
+    /// stderr lines). Lines never hold the token.
+    pub fn set_log(&self, max_level: LogLevel, sink: Arc<dyn LogSink>) {
+        let logger = Logger::new(max_level, sink);
+        self.update(|s| s.log = logger);
+    }
+
+    /// Turns logging off (`TEAMSOP_LOG` included).
+    pub fn set_log_off(&self) {
+        self.update(|s| s.log = Logger::off());
     }
 
     /// Targets a national cloud's beta endpoint.
@@ -161,16 +199,28 @@ impl Client {
     /// GETs the operation a 202's `Location` names (see [`crate::parse_location`]).
     pub fn get_location(&self, location: &str) -> Result<Operation> {
         let settings = self.snapshot();
-        let op = parse_location(location, &settings.base)?;
-        let deadline = deadline_after(Instant::now(), settings.timeout);
-        fetch(&settings, &op, deadline).map(|f| f.operation)
+        let done = parse_location(location, &settings.base).and_then(|op| {
+            let deadline = deadline_after(Instant::now(), settings.timeout);
+            fetch(&self.ctx(&settings, None), &op, deadline, true).map(|f| f.operation)
+        });
+        logged(&settings, "GET of the Location", done)
     }
 
     /// GETs one operation.
     pub fn get(&self, op: &OperationRef) -> Result<Operation> {
         let settings = self.snapshot();
         let deadline = deadline_after(Instant::now(), settings.timeout);
-        fetch(&settings, op, deadline).map(|f| f.operation)
+        let done = fetch(&self.ctx(&settings, None), op, deadline, true).map(|f| f.operation);
+        logged(&settings, "GET of the operation", done)
+    }
+
+    /// What a call made now works with.
+    pub(crate) fn ctx<'a>(&'a self, settings: &'a Settings, cancel: Option<&'a Cancel>) -> Ctx<'a> {
+        Ctx {
+            settings,
+            auth: &self.auth,
+            cancel,
+        }
     }
 
     /// Polls `location` until the operation succeeds or fails (`Ok` either way: read
@@ -183,31 +233,93 @@ impl Client {
         timeout: Duration,
         on_poll: impl FnMut(&Operation) -> bool,
     ) -> Result<Operation> {
+        self.wait_cancellable(location, timeout, None, on_poll)
+    }
+
+    /// As [`Client::wait`]; in addition it ends with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind) as soon as `cancel` is triggered
+    /// from another thread, wherever the wait is (in a GET, in a retry's pause,
+    /// between polls). A trigger pulled before the call sends nothing.
+    pub fn wait_cancellable(
+        &self,
+        location: &str,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+        on_poll: impl FnMut(&Operation) -> bool,
+    ) -> Result<Operation> {
         let settings = self.snapshot();
-        let op = parse_location(location, &settings.base)?;
-        // The operation's status, quoted in a timeout's message, is server text.
-        let redact = |text: &str| match &settings.token {
-            Some(token) => token.redact(text),
-            None => text.to_owned(),
-        };
-        wait::wait(
-            |deadline| {
-                let call_deadline = deadline_after(Instant::now(), settings.timeout);
-                fetch(&settings, &op, deadline.min(call_deadline))
-            },
-            settings.poll_interval,
-            timeout,
-            on_poll,
-            redact,
-        )
+        let ctx = self.ctx(&settings, cancel);
+        let done = parse_location(location, &settings.base).and_then(|op| {
+            // The operation's status, quoted in a timeout's message, is server text.
+            let token = self.auth.current();
+            let redact = |text: &str| match &token {
+                Some(token) => token.redact(text),
+                None => text.to_owned(),
+            };
+            wait::wait(
+                &ctx,
+                |deadline| {
+                    let call_deadline = deadline_after(Instant::now(), settings.timeout);
+                    fetch(
+                        &ctx,
+                        &op,
+                        deadline.min(call_deadline),
+                        call_deadline < deadline,
+                    )
+                },
+                timeout,
+                on_poll,
+                redact,
+            )
+        });
+        logged(&settings, "wait", done)
     }
 }
 
 /// The longest URL the HTTP layer can carry (its request-target limit).
-const MAX_URL_BYTES: usize = 65_534;
+pub(crate) const MAX_URL_BYTES: usize = 65_534;
 
-/// One GET of `op`, ending by `deadline`.
-fn fetch(settings: &Settings, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
+/// `done`, with an ERROR line when it is an error.
+fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {
+    if let Err(e) = &done {
+        settings.log.failed(what, e);
+    }
+    done
+}
+
+/// One GET of `op`, ending by `deadline` (`bounded_by_timeout` when that is the
+/// client's timeout, not a wait's end), its errors naming what was asked for and
+/// what bounded it.
+fn fetch(
+    ctx: &Ctx<'_>,
+    op: &OperationRef,
+    deadline: Instant,
+    bounded_by_timeout: bool,
+) -> Result<Fetched> {
+    fetch_raw(ctx, op, deadline).map_err(|e| match e.kind() {
+        ErrorKind::Http { status: 404, .. } => e.map_message(|m| {
+            let parent = match op.parent {
+                Parent::Chat => "chat",
+                Parent::Team => "team",
+            };
+            format!(
+                "{m} (asked for operation {:?} of {parent} {:?})",
+                op.operation_id, op.parent_id
+            )
+        }),
+        ErrorKind::Timeout if bounded_by_timeout => {
+            let ms = ctx.settings.timeout.as_millis();
+            e.map_message(|m| {
+                format!("{m} (the client's timeout, {ms} ms, bounds a call and its retries)")
+            })
+            .with_remedy(Remedy::SetTimeout)
+        }
+        _ => e,
+    })
+}
+
+fn fetch_raw(ctx: &Ctx<'_>, op: &OperationRef, deadline: Instant) -> Result<Fetched> {
+    let settings = ctx.settings;
     let url = settings.url_cache.get_or_build(op, || {
         settings.base.operation_url(op, settings.select.as_deref())
     });
@@ -217,7 +329,7 @@ fn fetch(settings: &Settings, op: &OperationRef, deadline: Instant) -> Result<Fe
             url.as_str().len()
         )));
     }
-    exchange::get_operation(settings, &url, deadline)
+    exchange::get_operation(ctx, &url, deadline)
 }
 
 impl Default for Client {
@@ -228,6 +340,9 @@ impl Default for Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.snapshot(), f)
+        f.debug_struct("Client")
+            .field("auth", &self.auth)
+            .field("settings", &*self.snapshot())
+            .finish()
     }
 }

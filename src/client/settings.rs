@@ -15,6 +15,7 @@ use reqwest::Url;
 use crate::endpoint::{BaseUrl, Cloud, OperationRef};
 use crate::error::{Error, Result};
 use crate::http::{Http, Proxies};
+use crate::log::Logger;
 
 /// The default request timeout (a whole call, retries included).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -159,7 +160,6 @@ impl Clone for UrlCache {
 
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub token: Option<Token>,
     pub base: BaseUrl,
     pub timeout: Duration,
     pub max_retries: u32,
@@ -171,12 +171,13 @@ pub(crate) struct Settings {
     pub proxies: Arc<Proxies>,
     pub http: LazyHttp,
     pub url_cache: UrlCache,
+    /// Where log lines go (`TEAMSOP_LOG` until `set_log`).
+    pub log: Logger,
 }
 
 impl Settings {
-    pub(crate) fn new(token: Option<Token>) -> Settings {
+    pub(crate) fn new() -> Settings {
         Settings {
-            token,
             base: BaseUrl::for_cloud(Cloud::Global),
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
@@ -187,6 +188,7 @@ impl Settings {
             proxies: Arc::new(Proxies::from_env()),
             http: LazyHttp::default(),
             url_cache: UrlCache::default(),
+            log: Logger::from_env(),
         }
     }
 
@@ -200,7 +202,6 @@ impl Settings {
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("base_url", &self.base.as_str())
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
@@ -208,6 +209,7 @@ impl fmt::Debug for Settings {
             .field("poll_interval", &self.poll_interval)
             .field("select", &self.select)
             .field("extra_roots", &self.extra_roots.len())
+            .field("log", &self.log)
             .finish()
     }
 }

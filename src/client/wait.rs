@@ -2,14 +2,14 @@
 //! 10 s, `Retry-After` first), Graph's late visibility (404 in the first seconds),
 //! the callback, and a deadline that is never slept past.
 
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result, Trace};
 use crate::model::Operation;
 
 use super::clock::{deadline_after, ends_before};
-use super::exchange::Fetched;
+use super::exchange::{Ctx, Fetched};
+use crate::log::log;
 
 /// The longest pause between two polls (unless `Retry-After` asks for more).
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -20,10 +20,11 @@ pub const NOT_VISIBLE_GRACE: Duration = Duration::from_secs(10);
 const LAST_POLL_MARGIN: Duration = Duration::from_secs(1);
 
 /// Waits with `fetch(deadline)` as the poll; see `Client::wait`. `redact` takes
-/// the token out of server text quoted in the wait's own messages.
+/// the token out of server text quoted in the wait's own messages. Pauses end
+/// early when `ctx`'s cancel trigger is pulled.
 pub(crate) fn wait(
+    ctx: &Ctx<'_>,
     mut fetch: impl FnMut(Instant) -> Result<Fetched>,
-    first_interval: Duration,
     timeout: Duration,
     mut on_poll: impl FnMut(&Operation) -> bool,
     redact: impl Fn(&str) -> String,
@@ -34,7 +35,8 @@ pub(crate) fn wait(
     let start = Instant::now();
     let deadline = deadline_after(start, timeout);
     let margin = LAST_POLL_MARGIN.min(timeout / 10);
-    let mut interval = first_interval;
+    let mut interval = ctx.settings.poll_interval;
+    let log = &ctx.settings.log;
     // What the last answer said, for the result if the deadline cuts a GET short.
     let mut trace = Trace::default();
     let mut last_status: Option<String> = None;
@@ -67,6 +69,12 @@ pub(crate) fn wait(
             }
             // Graph may not show a new operation at once: poll again for a while.
             Err(e) if is_not_found(&e) && start.elapsed() < NOT_VISIBLE_GRACE => {
+                log!(
+                    log,
+                    Debug,
+                    "wait: not visible yet (404, {} ms into the wait); polling again",
+                    start.elapsed().as_millis()
+                );
                 trace = e.trace().clone();
                 not_found = Some(e.clone());
                 (trace.retry_after, e)
@@ -83,13 +91,28 @@ pub(crate) fn wait(
             Err(e) => return Err(e),
         };
         match next_pause(retry_after, &mut interval, deadline, margin) {
-            Some(pause) => thread::sleep(pause),
+            Some(pause) => {
+                log!(
+                    log,
+                    Debug,
+                    "wait: next poll in {} ms{}",
+                    pause.as_millis(),
+                    if retry_after.is_some() {
+                        " (Retry-After)"
+                    } else {
+                        ""
+                    }
+                );
+                ctx.sleep_until(deadline_after(Instant::now(), pause))
+                    .map_err(|e| e.with_trace(&trace))?;
+            }
             None => {
                 // Our own pacing leaves no room for another poll: the wait still
                 // lasts until its deadline, as documented. (A Retry-After past the
                 // deadline, or a 404, ends it at once: waiting would not change it.)
                 if retry_after.is_none() && *give_up.kind() == ErrorKind::Timeout {
-                    thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    ctx.sleep_until(deadline)
+                        .map_err(|e| e.with_trace(&trace))?;
                 }
                 return Err(give_up);
             }

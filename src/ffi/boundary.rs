@@ -32,6 +32,8 @@ static HOOK: Once = Once::new();
 /// hands every other panic to the hook that was there before (the host's).
 fn install_quiet_hook() {
     HOOK.call_once(|| {
+        // An ERROR log line's callback may ask for this thread's last error.
+        crate::log::set_failure_recorder(error_record::set);
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {

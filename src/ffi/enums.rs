@@ -160,6 +160,7 @@ impl From<&ErrorKind> for teamsop_result {
             ErrorKind::Parse => TEAMSOP_ERR_PARSE,
             ErrorKind::TooLarge { .. } => TEAMSOP_ERR_TOO_LARGE,
             ErrorKind::Cancelled => TEAMSOP_ERR_CANCELLED,
+            ErrorKind::Token => TEAMSOP_ERR_UNAUTHORIZED,
             ErrorKind::Internal => TEAMSOP_ERR_INTERNAL,
         }
     }

@@ -60,6 +60,7 @@ fn c_remedy(remedy: Remedy) -> &'static str {
     match remedy {
         Remedy::SetToken => "set one with teamsop_client_set_token",
         Remedy::SetCaFile => "add its CA with teamsop_client_set_ca_file",
+        Remedy::SetTimeout => "allow more with teamsop_client_set_timeout_ms",
     }
 }
 

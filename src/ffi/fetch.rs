@@ -11,7 +11,7 @@ use super::args::str_arg;
 use super::boundary::out_boundary;
 use super::enums::teamsop_result;
 use super::handle::Handle;
-use super::types::{teamsop_client, teamsop_operation, teamsop_poll_fn};
+use super::types::{teamsop_cancel, teamsop_client, teamsop_operation, teamsop_poll_fn};
 
 /// `GET {base}/chats/{chat_id}/operations/{operation_id}`.
 ///
@@ -157,13 +157,50 @@ pub unsafe extern "C" fn teamsop_wait(
     user_data: *mut c_void,
     out: *mut *mut teamsop_operation,
 ) -> teamsop_result {
+    // SAFETY: the same contract, with no cancel trigger.
+    unsafe {
+        teamsop_wait_cancellable(
+            client,
+            location,
+            timeout_ms,
+            on_poll,
+            user_data,
+            std::ptr::null(),
+            out,
+        )
+    }
+}
+
+/// As `teamsop_wait`; in addition it returns `TEAMSOP_ERR_CANCELLED` within 100 ms
+/// of `teamsop_cancel_trigger(cancel)` from any thread, whether it is in a GET, in
+/// a retry's pause or between polls. `cancel` may be NULL (then it is exactly
+/// `teamsop_wait`). A cancel already triggered ends the call before anything is
+/// sent. A token provider that is being asked is not interrupted: the call ends
+/// when it returns.
+///
+/// Ownership of `*out`, errors and threads as `teamsop_wait`; `cancel` is
+/// borrowed for the call and must not be freed before it returns.
+///
+/// # Safety
+/// As `teamsop_wait`; `cancel` is NULL or a live handle from `teamsop_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_wait_cancellable(
+    client: *const teamsop_client,
+    location: *const c_char,
+    timeout_ms: u32,
+    on_poll: teamsop_poll_fn,
+    user_data: *mut c_void,
+    cancel: *const teamsop_cancel,
+    out: *mut *mut teamsop_operation,
+) -> teamsop_result {
     // SAFETY: per this function's contract.
     unsafe {
         out_boundary(out, || {
             let client = teamsop_client::borrow(client, "client")?;
             let location = str_arg(location, "location")?;
+            let cancel = teamsop_cancel::try_borrow(cancel);
             let timeout = Duration::from_millis(u64::from(timeout_ms));
-            client.wait(location, timeout, |current| match on_poll {
+            client.wait_cancellable(location, timeout, cancel, |current| match on_poll {
                 None => true,
                 // SAFETY: the caller's callback, given a pointer valid for the call.
                 Some(f) => f(teamsop_operation::lend(current), user_data),

@@ -4,8 +4,10 @@
 //! [`Handle`], and borrowing a `teamsop_operation` as a `Client` does not compile.
 //!
 //! Whether C may use a handle from several threads at once is part of its type:
-//! [`Shared`] handles only ever lend `&Target` (so `Target` must be `Sync`);
-//! [`Exclusive`] handles, used by one thread at a time, may lend `&mut Target`.
+//! [`Shared`] handles are read by several threads at once (so `Target` must be
+//! `Sync`); [`Exclusive`] handles are used by one thread at a time (their `Target`
+//! needs only be `Send`, and keeps its own interior mutability, e.g. a `RefCell`
+//! that refuses a re-entrant call instead of aliasing).
 
 use crate::error::{Error, Result};
 
@@ -13,7 +15,6 @@ use crate::error::{Error, Result};
 pub(crate) enum Shared {}
 
 /// One thread at a time, possibly a different one each time (a batch).
-#[allow(dead_code)] // no such handle until teamsop_batch (API 0.2)
 pub(crate) enum Exclusive {}
 
 /// The thread rules a handle's `Target` must meet under each sharing mode: every
@@ -78,24 +79,6 @@ pub(crate) trait Handle: Sized {
     }
 }
 
-/// A handle used by one thread at a time, which may therefore be changed in place.
-#[allow(dead_code)] // no such handle until teamsop_batch (API 0.2)
-pub(crate) trait ExclusiveHandle: Handle<Sharing = Exclusive> {
-    /// The value behind a required argument, mutably; NULL is
-    /// `TEAMSOP_ERR_INVALID_ARGUMENT` naming the parameter.
-    ///
-    /// # Safety
-    /// See [`Handle`]; no other reference to the value exists during `'a` (the
-    /// handle's "one thread at a time" contract).
-    unsafe fn borrow_mut<'a>(ptr: *mut Self, param: &str) -> Result<&'a mut Self::Target> {
-        // SAFETY: NULL or a live `Box<Target>`, used by this thread alone.
-        unsafe { ptr.cast::<Self::Target>().as_mut() }
-            .ok_or_else(|| Error::invalid(format!("{param} is NULL")))
-    }
-}
-
-impl<H: Handle<Sharing = Exclusive>> ExclusiveHandle for H {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,8 +122,7 @@ mod tests {
         let e = ExclusiveCounter::into_raw(Tracked(drops.clone(), 1));
         // SAFETY: `e` is live until the free below, and used by this thread alone.
         unsafe {
-            ExclusiveCounter::borrow_mut(e, "e").unwrap().1 += 1;
-            assert_eq!(ExclusiveCounter::borrow(e, "e").unwrap().1, 2);
+            assert_eq!(ExclusiveCounter::borrow(e, "e").unwrap().1, 1);
             ExclusiveCounter::free(e);
         }
         assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 2);
@@ -154,7 +136,7 @@ mod tests {
             assert_eq!(*e.kind(), ErrorKind::InvalidArgument);
             assert_eq!(e.message(), "client is NULL");
             assert!(SharedHandle::try_borrow(ptr::null()).is_none());
-            let e = ExclusiveCounter::borrow_mut(ptr::null_mut(), "batch")
+            let e = ExclusiveCounter::borrow(ptr::null(), "batch")
                 .err()
                 .unwrap();
             assert_eq!(e.message(), "batch is NULL");

@@ -9,7 +9,9 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod batch;
 mod boundary;
+mod cancel;
 mod client;
 mod enums;
 mod error_record;
@@ -17,13 +19,19 @@ mod fetch;
 mod handle;
 mod last_error;
 mod library;
+mod logging;
 mod operation;
+mod token_provider;
 mod types;
 
+pub use batch::*;
+pub use cancel::*;
 pub use client::*;
 pub use enums::*;
 pub use fetch::*;
 pub use last_error::*;
 pub use library::*;
+pub use logging::*;
 pub use operation::*;
+pub use token_provider::*;
 pub use types::*;

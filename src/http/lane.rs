@@ -5,7 +5,9 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
 use tokio::runtime::Runtime;
 
 use super::failure::{self, Failure};
@@ -87,7 +89,15 @@ impl Lane {
         req: &Request<'_>,
         via: Option<&Proxy>,
     ) -> std::result::Result<Reply, Failure> {
-        let reply = self.runtime.block_on(self.exchange(req, via));
+        let reply = self.runtime.block_on(async {
+            match req.cancel {
+                None => self.exchange(req, via).await,
+                Some(cancel) => cancel
+                    .race(self.exchange(req, via))
+                    .await
+                    .unwrap_or_else(|| Err(Failure::Final(Error::cancelled()))),
+            }
+        });
         self.last_used.set(Some(Instant::now()));
         reply
     }
@@ -122,9 +132,14 @@ impl Lane {
 
         let mut builder = self
             .client
-            .get(req.url.clone())
+            .request(req.method.clone(), req.url.clone())
             .timeout(remaining)
             .header(CLIENT_REQUEST_ID, req.client_request_id);
+        if let Some(body) = req.json_body {
+            builder = builder
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.to_vec());
+        }
         if let Some(bearer) = req.bearer {
             builder = builder.header(AUTHORIZATION, bearer.clone());
         }

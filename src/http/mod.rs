@@ -27,23 +27,29 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use reqwest::header::HeaderMap;
 use reqwest::header::HeaderValue;
-use reqwest::{StatusCode, Url};
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Method, StatusCode, Url};
 use rustls_pki_types::CertificateDer;
 
 pub(crate) use failure::Failure;
 pub(crate) use proxy::Proxies;
 pub(crate) use tls::read_ca_file;
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::log::{log, Logger};
 use lane::Lane;
 use proxy::Route;
 use sigpipe::SigpipeGuard;
 
 /// What one request carries besides its URL.
 pub(crate) struct Request<'a> {
+    /// GET for an operation, POST for a `$batch` (with its JSON body).
+    pub method: Method,
     pub url: &'a Url,
+    /// A JSON body to send (a `$batch`), or none.
+    pub json_body: Option<&'a [u8]>,
     /// How messages name the URL's host: `None` for `host:port` of `url` (a URL
     /// of the caller's), or that text with the token taken out when a server
     /// chose the URL (a redirect to another host).
@@ -55,6 +61,9 @@ pub(crate) struct Request<'a> {
     pub attempt: u32,
     pub deadline: Instant,
     pub max_body_bytes: usize,
+    /// Pulled from another thread, it abandons the request at once.
+    pub cancel: Option<&'a Cancel>,
+    pub log: &'a Logger,
 }
 
 impl Request<'_> {
@@ -75,10 +84,21 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// A header's value if it is visible ASCII.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value if it is visible ASCII. Looked up by `HeaderName` (a
+    /// constant, see [`names`]): a `&str` name would be parsed and lowercased on
+    /// every lookup.
+    pub(crate) fn header(&self, name: &HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// The response headers the library reads.
+pub(crate) mod names {
+    use reqwest::header::HeaderName;
+    pub(crate) use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+
+    /// Graph's id of the request, for support.
+    pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 }
 
 /// The connections, TLS settings and proxies shared by every request of a client.
@@ -159,10 +179,26 @@ impl Http {
             }
         };
         let _sigpipe = SigpipeGuard::new();
+        if let Some(proxy) = via {
+            log!(
+                req.log,
+                Debug,
+                "http: through the proxy {} ({})",
+                proxy.shown,
+                proxy.var
+            );
+        }
         let lanes = self.lanes();
         let lane = match lanes.pop() {
             Some(lane) => lane,
-            None => Lane::new(&self.tls, &self.proxies).map_err(Failure::Final)?,
+            None => {
+                log!(
+                    req.log,
+                    Debug,
+                    "http: no idle lane; a new one (its own connections) for this call"
+                );
+                Lane::new(&self.tls, &self.proxies).map_err(Failure::Final)?
+            }
         };
         let reply = lane.send(req, via);
         lanes.put_back(lane);

@@ -133,6 +133,12 @@ run "team failed, json" 20 "$cli" "${target[@]}" --team "$TEAM" --operation arch
 expect_stdout_has '"status":"failed"'
 run "location failed" 20 "$cli" "${target[@]}" --location "/teams('$TEAM')/operations('archive-failed')"
 expect_row status failed
+# An invalid operation ended without succeeding too.
+run "team invalid" 20 "$cli" "${target[@]}" --team cli-team --operation ended-invalid
+expect_row status invalid
+run "wait invalid" 20 "$cli" "${target[@]}" --location "/teams('cli-team')/operations('ended-invalid')" \
+  --wait 10 --poll-ms 10
+expect_row status invalid
 run "team in progress" 0 "$cli" "${target[@]}" --team "$TEAM" --operation clone-in-progress
 expect_row status inProgress
 expect_row targetResourceId -
@@ -346,7 +352,7 @@ for r in 1:INVALID_ARGUMENT 2:TRANSPORT 3:TIMEOUT 4:UNAUTHORIZED 5:FORBIDDEN 6:N
   7:THROTTLED 8:HTTP 9:PARSE 10:TOO_LARGE 11:CANCELLED 12:INTERNAL; do
   if grep -Eq " ${r%%:*} TEAMSOP_ERR_${r#*:}( |\$)" "$out"; then pass; else fail "exit status ${r%%:*} not listed"; fi
 done
-expect_stdout_has "    20   the operation was read and its status is failed, with or without"
+expect_stdout_has "    20   the operation was read and it ended without succeeding (status failed"
 expect_stdout_has "    64   usage error"
 run "-h" 0 "$cli" -h
 expect_stdout_line "SYNOPSIS"

@@ -549,7 +549,9 @@ TEST(test_one_letter_token_leaves_messages_whole) {
     teamsop_operation *op = NULL;
     CHECK_EQ_INT(teamsop_get_team_operation(c, "hostile", "forbidden", &op),
                  TEAMSOP_ERR_FORBIDDEN);
-    CHECK_STREQ(teamsop_last_error_message(), "HTTP 403 Forbidden: NoRoom: Grim sound");
+    CHECK_STREQ(teamsop_last_error_message(),
+                "HTTP 403 Forbidden: NoRoom: Grim sound (the token lacks a permission this "
+                "needs: see \"Permissions\" in libteamsop's README)");
     CHECK_STREQ(teamsop_last_graph_code(), "NoRoom");
     CHECK_RESULT(teamsop_client_set_base_url(c, "http://127.0.0.1:1/beta"), TEAMSOP_OK);
     CHECK_EQ_INT(teamsop_get_team_operation(c, "hostile", "forbidden", &op),

@@ -9,8 +9,9 @@
 // command line. The base URL is --base-url, else TEAMSOP_BASE_URL, else Graph's
 // global beta endpoint.
 //
-// Exit status: 0 on success; the Result of a failed call (1 to 12); 20 when --wait
-// saw the operation end in "failed"; 64 for a usage error; 69 when libteamsop
+// Exit status: 0 on success; the Result of a failed call (1 to 12); 20 when the
+// operation read (with or without --wait) ended without succeeding ("failed" or
+// "invalid"), as teamsop-get does; 64 for a usage error; 69 when libteamsop
 // could not be loaded (one line on stderr says where it was looked for).
 
 using System;
@@ -150,7 +151,8 @@ internal static class TeamsOpGet
                     {
                         PrintTable(op);
                     }
-                    return waitSeconds > 0 && op.Status == OperationStatus.Failed ? ExitOperationFailed : 0;
+                    bool notSucceeded = op.Status == OperationStatus.Failed || op.Status == OperationStatus.Invalid;
+                    return notSucceeded ? ExitOperationFailed : 0;
                 }
             }
         }
@@ -204,7 +206,7 @@ internal static class TeamsOpGet
             "\n" +
             "The token is read from TEAMSOP_TOKEN; the base URL defaults to TEAMSOP_BASE_URL, else\n" +
             "https://graph.microsoft.com/beta.\n" +
-            "exit status: 0 ok; 1-12 the Result of the failure; 20 the operation failed (--wait);\n" +
+            "exit status: 0 ok; 1-12 the Result of the failure; 20 the operation ended without succeeding (failed or invalid);\n" +
             "64 usage error; 69 libteamsop could not be loaded.");
     }
 
