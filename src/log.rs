@@ -151,26 +151,32 @@ impl LogSink for Stderr {
     }
 }
 
-/// Called with a failing call's error just before its ERROR line goes out, so a
-/// sink that asks "why did the last call fail?" (the C ABI's per-thread last
-/// error) already gets this failure. Set once by the C layer.
-static FAILURE_RECORDER: std::sync::OnceLock<fn(&crate::error::Error)> = std::sync::OnceLock::new();
+/// How the API in use tells a failure: its result's name and its message.
+pub(crate) type FailureWords = fn(&crate::error::Error) -> (&'static str, String);
+
+/// Set once by the C layer: records a failing call's error as this thread's last
+/// error just before its ERROR line goes out (so a sink that asks "why did the
+/// last call fail?" already gets this failure), and words it as the C ABI does
+/// (`TEAMSOP_ERR_NOT_FOUND`, remedies naming C functions).
+static FAILURE_WORDS: std::sync::OnceLock<FailureWords> = std::sync::OnceLock::new();
 
 /// Sets the function [`Logger::failed`] calls first (once per process).
-pub(crate) fn set_failure_recorder(record: fn(&crate::error::Error)) {
-    let _ = FAILURE_RECORDER.set(record);
+pub(crate) fn set_failure_words(words: FailureWords) {
+    let _ = FAILURE_WORDS.set(words);
 }
 
 impl Logger {
-    /// The ERROR line of a call that failed with `error` (`what` names the call).
+    /// The ERROR line of a call that failed with `error` (`what` names the call):
+    /// its result and its message.
     pub(crate) fn failed(&self, what: &str, error: &crate::error::Error) {
         if self.enabled(LogLevel::Error) {
-            if let Some(record) = FAILURE_RECORDER.get() {
-                record(error);
-            }
+            let (result, message) = match FAILURE_WORDS.get() {
+                Some(words) => words(error),
+                None => (error.kind_name(), error.to_string()),
+            };
             self.emit(
                 LogLevel::Error,
-                format_args!("{what} failed ({}): {error}", error.kind_name()),
+                format_args!("{what} failed ({result}): {message}"),
             );
         }
     }
