@@ -18,7 +18,11 @@ LONG_SLOW_FACTOR ?= 10
 $(BUILD)/test_long: tests/c/test_long.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build | $(BUILD)
 	$(CC) $(CWARN) $(CFLAGS_LIB) -o $@ $< $(LDLIBS_SO) -lpthread
 
-$(ASAN_DIR)/test_long: tests/c/test_long.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build
+# memcheck.mk (ASAN_DIR, the flags) comes after this file: its variables are
+# read in recipes only.
+LONG_ASAN := $(BUILD)/asan/test_long
+
+$(LONG_ASAN): tests/c/test_long.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h build
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MEM_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(LDLIBS_SO) -lpthread
 
@@ -28,7 +32,7 @@ long-test: $(BUILD)/test_long
 long-memcheck: memcheck-deps $(BUILD)/test_long
 	scripts/with-emulator.sh -- env TEAMSOP_TEST_TIME_FACTOR=$(LONG_SLOW_FACTOR) $(VALGRIND) $(BUILD)/test_long
 
-long-asan: memcheck-deps $(ASAN_DIR)/test_long
-	scripts/with-emulator.sh -- env $(ASAN_ENV) TEAMSOP_TEST_TIME_FACTOR=2 $(ASAN_DIR)/test_long
+long-asan: memcheck-deps $(LONG_ASAN)
+	scripts/with-emulator.sh -- env $(ASAN_ENV) TEAMSOP_TEST_TIME_FACTOR=2 $(LONG_ASAN)
 
 TEST_TARGETS += long-test long-memcheck long-asan

@@ -84,13 +84,20 @@ static const char *const k_scenarios =
     "{\"path\":\"/beta/teams/long/operations/done\",\"responses\":[{\"status\":200,"
     "\"headers\":{\"request-id\":\"rid-done\"},"
     "\"json\":{\"id\":\"done\",\"status\":\"succeeded\"}}]},"
+    /* Retried at once (Retry-After: 0), then with a pause of a second. */
     "{\"path\":\"/beta/teams/long/operations/retried\",\"responses\":["
-    "{\"status\":429,\"headers\":{\"Retry-After\":\"1\",\"request-id\":\"rid-1\"},"
+    "{\"status\":429,\"headers\":{\"Retry-After\":\"0\",\"request-id\":\"rid-1\"},"
     "\"json\":{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"Slow down\"}}},"
-    "{\"status\":503,\"headers\":{\"Retry-After\":\"1\",\"request-id\":\"rid-2\"},"
+    "{\"status\":503,\"headers\":{\"Retry-After\":\"0\",\"request-id\":\"rid-2\"},"
     "\"json\":{\"error\":{\"code\":\"ServiceUnavailable\",\"message\":\"Busy\"}}},"
     "{\"status\":200,\"headers\":{\"request-id\":\"rid-3\"},"
     "\"json\":{\"id\":\"retried\",\"status\":\"succeeded\"}}]},"
+    "{\"path\":\"/beta/teams/long/operations/paced\",\"responses\":["
+    "{\"status\":429,\"headers\":{\"Retry-After\":\"1\"},"
+    "\"json\":{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"Slow down\"}}},"
+    "{\"status\":503,\"headers\":{\"Retry-After\":\"1\"},"
+    "\"json\":{\"error\":{\"code\":\"ServiceUnavailable\",\"message\":\"Busy\"}}},"
+    "{\"status\":200,\"json\":{\"id\":\"paced\",\"status\":\"succeeded\"}}]},"
     "{\"path\":\"/beta/teams/long/operations/late\",\"responses\":["
     "{\"status\":404,\"json\":{\"error\":{\"code\":\"NotFound\",\"message\":\"No such operation\"}}},"
     "{\"status\":200,\"json\":{\"id\":\"late\",\"status\":\"inProgress\"}},"
@@ -102,9 +109,9 @@ static const char *const k_scenarios =
     "\"json\":{\"error\":{\"code\":\"NoRoom\",\"message\":\"Grim sound\"}}}]},"
     /* Server text without the letter t, for the one-character token "t". */
     "{\"path\":\"/beta/teams/long/operations/calm\",\"responses\":["
-    "{\"status\":429,\"headers\":{\"Retry-After\":\"1\"},"
+    "{\"status\":429,\"headers\":{\"Retry-After\":\"0\"},"
     "\"json\":{\"error\":{\"code\":\"Calm\",\"message\":\"Slow down\"}}},"
-    "{\"status\":503,\"headers\":{\"Retry-After\":\"1\"},"
+    "{\"status\":503,\"headers\":{\"Retry-After\":\"0\"},"
     "\"json\":{\"error\":{\"code\":\"Busy\",\"message\":\"Come back soon\"}}},"
     "{\"status\":200,\"json\":{\"id\":\"calm\",\"status\":\"succeeded\"}}]},"
     "{\"path\":\"/beta/teams/long/operations/nowhere\",\"responses\":[{\"status\":404,"
@@ -1646,7 +1653,7 @@ TEST(test_log_warn_line_per_retry) {
   struct capture log;
   capture_init(&log);
   CHECK_RESULT(teamsop_client_set_log(c, TEAMSOP_LOG_WARN, on_log, &log), TEAMSOP_OK);
-  CHECK_RESULT(get_long(c, "retried"), TEAMSOP_OK);
+  CHECK_RESULT(get_long(c, "paced"), TEAMSOP_OK);
   CHECK_EQ_INT(count_lines(&log, 0, NULL), 2);
   CHECK_EQ_INT(count_lines(&log, TEAMSOP_LOG_WARN, NULL), 2);
   char line[2048];
@@ -1654,7 +1661,7 @@ TEST(test_log_warn_line_per_retry) {
   CHECK(strstr(line, "retry 1 of 3") != NULL);
   CHECK(strstr(line, "429") != NULL);
   CHECK(strstr(line, "pausing 1000 ms") != NULL);
-  CHECK(strstr(line, "/beta/teams/long/operations/retried") != NULL);
+  CHECK(strstr(line, "/beta/teams/long/operations/paced") != NULL);
   CHECK(find_line(&log, TEAMSOP_LOG_WARN, NULL, 1, line, sizeof line));
   CHECK(strstr(line, "retry 2 of 3") != NULL);
   CHECK(strstr(line, "503") != NULL);
