@@ -206,8 +206,8 @@ pub unsafe extern "C" fn teamsop_wait_cancellable(
     unsafe {
         out_boundary(out, || {
             let client = teamsop_client::borrow(client, "client")?;
-            let location = str_arg(location, "location")
-                .map_err(|e| client.refused(CallName::Wait, e))?;
+            let location =
+                str_arg(location, "location").map_err(|e| client.refused(CallName::Wait, e))?;
             let cancel = teamsop_cancel::try_borrow(cancel);
             let timeout = Duration::from_millis(u64::from(timeout_ms));
             client.wait_cancellable(location, timeout, cancel, |current| match on_poll {

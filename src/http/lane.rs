@@ -192,7 +192,11 @@ impl Lane {
             }
             known.push(local);
         }
-        let tls = if req.url.scheme() == "https" { "TLS " } else { "" };
+        let tls = if req.url.scheme() == "https" {
+            "TLS "
+        } else {
+            ""
+        };
         log!(
             req.log,
             Debug,
