@@ -116,14 +116,25 @@ impl fmt::Debug for Logger {
     }
 }
 
+/// What a line usually takes: room for it up front spares the reallocations of
+/// a string grown piece by piece.
+const LINE_CAPACITY: usize = 320;
+
 /// `args` formatted as one line: line breaks and other control characters (which
 /// may come from a server's text) are shown escaped.
 fn one_line(args: fmt::Arguments<'_>) -> String {
     let text = match args.as_str() {
         Some(s) => s.to_owned(),
-        None => args.to_string(),
+        None => {
+            let mut text = String::with_capacity(LINE_CAPACITY);
+            // Writing into a String cannot fail.
+            let _ = fmt::Write::write_fmt(&mut text, args);
+            text
+        }
     };
-    if !text.chars().any(char::is_control) {
+    // Visible ASCII and spaces (nearly every line) need no closer look.
+    let plain = |b: &u8| (0x20..0x7f).contains(b);
+    if text.as_bytes().iter().all(plain) || !text.chars().any(char::is_control) {
         return text;
     }
     text.chars()
