@@ -101,7 +101,7 @@ test-steps:
 # The edit-compile loop: lint, the Rust tests, the exports, and the C programs
 # against the emulator over plain HTTP only (no TLS pass, valgrind, ASan, fuzzing,
 # Mono, install or benchmarks: `make test` runs those).
-check: lint rust-test abi-check c-check hostile-test
+check: lint rust-test abi-check c-check hostile-test long-test
 	@echo "make check: all passed (make test runs the rest)"
 
 lint:

@@ -14,7 +14,9 @@ keep-alive:
 - per call: teamsop_loop (the C ABI), peer_loop (libcurl + cJSON) and the floor
   (peer_loop --no-parse), each N calls on one thread, in paired rounds whose order
   alternates (A B C, C B A, ...); per round a median and p99, then the median over
-  the rounds; ratios are the median of the rounds' ratios;
+  the rounds; ratios are the median of the rounds' ratios; and teamsop_loop with a
+  log callback at --log-level (info: one line per call) in the same rounds, against
+  teamsop_loop with logging off;
 - threads: the same three with 1, 2, 4, 8 threads (one teamsop client shared; one
   easy handle per peer thread), calls/s;
 - parse_bench: teamsop_parse vs cJSON on the seed body, in process;
@@ -122,6 +124,16 @@ def progs(bin_dir):
     }
 
 
+LOGGED = "teamsop-log"
+
+
+def with_log(cmds, bin_dir, level):
+    """`cmds` and teamsop_loop with a log callback at `level` (LOGGED)."""
+    out = dict(cmds)
+    out[LOGGED] = [os.path.join(bin_dir, "teamsop_loop"), "--log-level", level]
+    return out
+
+
 def paired_rounds(cmds, rounds, n, warmup, threads, env=None):
     """Runs every command once per round, the order reversed every other round."""
     names = list(cmds)
@@ -159,6 +171,17 @@ def per_call(cmds, a, rounds=None, n=None, warmup=None, env=None, what="per call
         nan = float("nan")
         ratios[key] = {"median": med(rs), "min": min(rs, default=nan), "max": max(rs, default=nan)}
     out["ratios"] = ratios
+    if LOGGED in res:
+        # What a log callback costs: the logged loop against logging off, per round.
+        log_ratios = {}
+        for key in ("median_ns", "cpu_ns_per_call"):
+            rs = [l[key] / t[key] for l, t in zip(res[LOGGED], res["teamsop"]) if t[key]]
+            nan = float("nan")
+            log_ratios[key] = {"median": med(rs), "min": min(rs, default=nan),
+                               "max": max(rs, default=nan)}
+        out["log_ratios"] = log_ratios
+        out["log_lines_per_call"] = med([x.get("log_lines", 0) / (x["n"] + x["warmup"])
+                                         for x in res[LOGGED]])
     return out
 
 
@@ -383,7 +406,7 @@ def callgrind(bin_dir, a):
     n, top = a.callgrind_n, a.callgrind_top
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, argv in progs(bin_dir).items():
+        for name, argv in with_log(progs(bin_dir), bin_dir, a.log_level).items():
             outfile = os.path.join(tmp, f"{name}.callgrind")
             cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outfile}",
                    "--toggle-collect=bench_timed_calls"]
@@ -406,7 +429,7 @@ def callgrind(bin_dir, a):
     peer = report["peer"]["ir_per_call"]
     L = ["## Instructions per call (callgrind: user space only, the timed loop only)", "",
          "| | instructions per call | vs peer | system calls per call |", "|---|---|---|---|"]
-    for name in ("teamsop", "peer", "floor", "teamsop-https", "peer-https"):
+    for name in ("teamsop", LOGGED, "peer", "floor", "teamsop-https", "peer-https"):
         if name not in report:
             continue
         peer = report["peer-https" if name.endswith("https") else "peer"]["ir_per_call"]
@@ -414,7 +437,12 @@ def callgrind(bin_dir, a):
         sc = e.get("syscalls_per_call")
         sc_text = (f"{sum(sc.values()):.1f}: " + ", ".join(f"{k} {v:g}" for k, v in sc.items())
                    if sc else "(no strace)")
-        L.append(f"| {name} | {e['ir_per_call']:,.0f} | {e['ir_per_call'] / peer:.2f}× | {sc_text} |")
+        label = f"teamsop, log callback at {a.log_level}" if name == LOGGED else name
+        L.append(f"| {label} | {e['ir_per_call']:,.0f} | {e['ir_per_call'] / peer:.2f}× | {sc_text} |")
+    off, on = report["teamsop"]["ir_per_call"], report[LOGGED]["ir_per_call"]
+    L += ["", f"A log callback at {a.log_level} adds {on - off:,.0f} instructions per call "
+              f"({(on - off) / off * 100:+.1f} %) to teamsop with logging off (the callback counts "
+              f"the line and takes its length)."]
     if "cold" in report:
         L += ["", "### A fresh process to its first HTTPS result (callgrind: the whole process)", "",
               "| | teamsop | peer | teamsop / peer |", "|---|---|---|---|"]
@@ -551,6 +579,14 @@ def table(r):
              f"{us(p['cpu_ns_per_call'])} | {rng('cpu_ns_per_call')} | {us(fl['cpu_ns_per_call'])} | |")
     L.append(f"| … of which system (µs) | {us(t['sys_ns_per_call'])} | "
              f"{us(p['sys_ns_per_call'])} | {rng('sys_ns_per_call')} | {us(fl['sys_ns_per_call'])} | |")
+    if pc.get(LOGGED):
+        lg, lr = pc[LOGGED], pc["log_ratios"]
+        lrng = lambda k: f"{lr[k]['median']:.2f} ({lr[k]['min']:.2f}–{lr[k]['max']:.2f}) × off"
+        L.append(f"| teamsop with a log callback at {a['log_level']} "
+                 f"({pc['log_lines_per_call']:.2f} lines per call): latency, median (µs) | "
+                 f"{us(lg['median_ns'])} | | {lrng('median_ns')} | | |")
+        L.append(f"| … client CPU per call, user + sys (µs) | {us(lg['cpu_ns_per_call'])} | | "
+                 f"{lrng('cpu_ns_per_call')} | | |")
     d = (t["peak_rss_kib"] - p["peak_rss_kib"]) / 1024
     L.append(f"| peak RSS (MiB) | {mib(t['peak_rss_kib'])} | {mib(p['peak_rss_kib'])} | "
              f"{d:+.1f} MiB | {mib(fl['peak_rss_kib'])} | ≤ +2 MiB: {verdict(d <= 2)} |")
@@ -676,6 +712,8 @@ def main():
                     help="calls per round with a new client (and handshake) per call")
     ap.add_argument("--one-cpu-n", type=int, default=0, help="one-CPU calls per round (default N)")
     ap.add_argument("--no-https", action="store_true", help="leave out the HTTPS rows")
+    ap.add_argument("--log-level", default="info", choices=("error", "warn", "info", "debug"),
+                    help="the level of the logged teamsop loop (per call, callgrind)")
     ap.add_argument("--smoke", action="store_true",
                     help="each program once with a tiny N; checks only that they run")
     ap.add_argument("--callgrind", action="store_true",
@@ -702,7 +740,7 @@ def main():
     cmds = progs(a.bin_dir)
     r = {"machine": machine(), "load_before": loadavg(), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
          "args": {k: v for k, v in vars(a).items()}}
-    r["per_call"] = per_call(cmds, a)
+    r["per_call"] = per_call(with_log(cmds, a.bin_dir, a.log_level), a)
     r["threads"] = thread_scaling(cmds, a)
     r["parse"] = parse(a.bin_dir, a)
     r["first"] = first(a.bin_dir, a)

@@ -7,9 +7,12 @@
  *   TEAMSOP_TOKEN=... teamsop-get --chat ID --operation ID
  *   TEAMSOP_TOKEN=... teamsop-get --team ID --operation ID [--json]
  *   TEAMSOP_TOKEN=... teamsop-get --location "/teams('ID')/operations('OP')" --wait 120
+ *   teamsop-get --token-command 'az account get-access-token ...' --location ... --wait 3600 -v
  *
- * The token is read from the environment, never from the command line (where
- * other users of the machine could see it in the process list).
+ * The token is read from the environment (or the output of --token-command),
+ * never from the command line (where other users of the machine could see it in
+ * the process list). During --wait, Ctrl-C (SIGINT) or SIGTERM cancels the wait
+ * cleanly: a thread waiting in sigwait() triggers a teamsop_cancel.
  *
  * The options are one table (`option_table`): each entry has its names, its
  * value, its help text and the function that applies it; the parser and the
@@ -18,10 +21,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "teamsop.h"
 
@@ -30,6 +39,9 @@
 /* Exit statuses besides 0 and the teamsop_result of a failed call (1 to 12). */
 #define EXIT_OPERATION_FAILED 20
 #define EXIT_USAGE 64
+/* A wait cancelled by a signal exits 128 + its number, as a shell reports a
+ * process that signal ended: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
+#define EXIT_SIGNALLED_BASE 128
 
 struct options {
   const char *chat;
@@ -46,6 +58,8 @@ struct options {
   long poll_ms;      /* -1: the library's default */
   int json;
   int quiet;
+  int verbose; /* 0: TEAMSOP_LOG decides; 1: INFO and WARN lines; 2: DEBUG too */
+  const char *token_command;
 };
 
 /* ------------------------------------------------------------ usage errors */
@@ -155,6 +169,20 @@ static enum apply_result set_quiet(struct options *o, const char *v) {
   o->quiet = 1;
   return APPLY_OK;
 }
+static enum apply_result set_verbose(struct options *o, const char *v) {
+  (void)v;
+  if (o->verbose < 2) {
+    o->verbose++;
+  }
+  return APPLY_OK;
+}
+static enum apply_result set_token_command(struct options *o, const char *v) {
+  if (v[0] == '\0') {
+    return usage_error_apply("%s", "--token-command needs a command");
+  }
+  o->token_command = v;
+  return APPLY_OK;
+}
 static enum apply_result show_help(struct options *o, const char *v);
 static enum apply_result show_version(struct options *o, const char *v) {
   (void)o;
@@ -195,6 +223,23 @@ static const struct option_spec option_table[] = {
     {"ca-file", 0, "PEM", "extra trusted CA certificates (a TLS-inspecting proxy's)", set_ca_file},
     {"token-env", 0, "NAME", "the environment variable holding the token (default TEAMSOP_TOKEN)",
      set_token_env},
+    {"token-command", 0, "CMD",
+     "get the token by running CMD with /bin/sh -c, whenever one is needed: at\n"
+     "the start (unless the token variable is set), before the one it gave\n"
+     "expires and after Graph refuses it (401). CMD prints the token (blanks\n"
+     "around it are trimmed), and may print after it, on the same line or the\n"
+     "next, its expiry in Unix seconds: it then runs again 5 minutes before.\n"
+     "The claims of a continuous access evaluation challenge are in its\n"
+     "environment as TEAMSOP_CLAIMS (JSON; unset when none), to hand to the\n"
+     "identity platform. Its stderr goes to teamsop-get's. An exit status other\n"
+     "than 0, or no token, fails the call (UNAUTHORIZED, exit status 4)",
+     set_token_command},
+    {"verbose", 'v', NULL,
+     "log each HTTP request (method, URL, status, time, request ids) and each\n"
+     "retry on stderr; twice (-vv) also details: connections, pacing, 404\n"
+     "re-polls, token renewals. Lines start with \"" PROGRAM ": \" and never\n"
+     "hold the token",
+     set_verbose},
     {"version", 0, NULL, "print the version of teamsop-get's libteamsop and exit", show_version},
     {"help", 'h', NULL, "print this manual and exit", show_help},
 };
@@ -246,7 +291,10 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "    operation succeeds or fails. Prints the operation on stdout, as a table or\n"
          "    (--json) as Graph's JSON body; errors, and --wait's progress, go to stderr.\n"
          "    Answers 429, 503 and 504 are retried (3 times, after Retry-After when Graph\n"
-         "    sends it). The token is read from the environment only.\n"
+         "    sends it). The token is read from the environment, or from the output of\n"
+         "    --token-command, which runs again whenever a new token is needed (so a\n"
+         "    long --wait outlives a token). Ctrl-C (SIGINT) or SIGTERM during --wait\n"
+         "    cancels the wait at once, wherever it is, and exits 130 or 143.\n"
          "\n"
          "OPTIONS\n");
   for (size_t i = 0; i < OPTION_COUNT; i++) {
@@ -268,8 +316,15 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "\n"
          "ENVIRONMENT\n"
          "    TEAMSOP_TOKEN\n"
-         "        the OAuth access token for Microsoft Graph (required; --token-env names\n"
-         "        another variable). It is never printed.\n"
+         "        the OAuth access token for Microsoft Graph (required unless\n"
+         "        --token-command is given; --token-env names another variable). It is\n"
+         "        never printed.\n"
+         "    TEAMSOP_CLAIMS\n"
+         "        set by teamsop-get for --token-command's CMD: the claims Graph demands\n"
+         "        after a continuous access evaluation challenge (JSON), or unset\n"
+         "    TEAMSOP_LOG\n"
+         "        without -v: error, warn, info or debug sends libteamsop's log lines\n"
+         "        up to that level to stderr, each starting \"teamsop: \"\n"
          "    TEAMSOP_BASE_URL\n"
          "        the base URL when neither --base-url nor --cloud is given, e.g. the\n"
          "        emulator's http://127.0.0.1:PORT/beta\n"
@@ -292,6 +347,10 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "         or invalid), with or without --wait: the exit status never reports\n"
          "         success for an operation that did not succeed\n"
          "    %-4d usage error: an unknown option, a bad value, no token\n"
+         "    %d, %d\n"
+         "         --wait was interrupted by SIGINT (Ctrl-C) or SIGTERM: the wait was\n"
+         "         cancelled and the program ended cleanly (128 + the signal's number,\n"
+         "         as a shell reports a program that signal ended)\n"
          "    After a failed call (1 to 12), stderr says why, with Graph's code and the\n"
          "    request ids support asks for; with --json, stdout has the same as one JSON\n"
          "    object: {\"error\": {\"result\", \"message\", \"httpStatus\", \"graphCode\",\n"
@@ -302,8 +361,12 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "        --resource https://graph.microsoft.com --query accessToken -o tsv)\"\n"
          "    " PROGRAM " --chat '19:...@thread.v2' --operation '...'\n"
          "    " PROGRAM " --location \"/teams('...')/operations('...')\" --wait 300\n"
-         "    " PROGRAM " --team ID --operation OP --json --select status,error\n",
-         EXIT_OPERATION_FAILED, EXIT_USAGE);
+         "    " PROGRAM " --team ID --operation OP --json --select status,error\n"
+         "    az='az account get-access-token --resource https://graph.microsoft.com'\n"
+         "    " PROGRAM " --token-command \"$az --query '[accessToken,expires_on]' -o tsv\" \\\n"
+         "        --location \"/teams('...')/operations('...')\" --wait 3600 -v\n",
+         EXIT_OPERATION_FAILED, EXIT_USAGE, EXIT_SIGNALLED_BASE + SIGINT,
+         EXIT_SIGNALLED_BASE + SIGTERM);
   return APPLY_EXIT_OK;
 }
 
@@ -569,6 +632,240 @@ static bool on_poll(const teamsop_operation *current, void *user_data) {
   return true;
 }
 
+/* --------------------------------------------------------------- the log */
+
+/* teamsop_client_set_log's callback for -v: each line on stderr. ERROR lines are
+ * left out: a failed call is reported by report_failure, with more. */
+static void on_log(void *user_data, teamsop_log_level level, const char *line) {
+  (void)user_data;
+  static const char *const names[] = {"?", "ERROR", "WARN", "INFO", "DEBUG"};
+  if (level != TEAMSOP_LOG_ERROR) {
+    fprintf(stderr, PROGRAM ": %s %s\n", names[(unsigned)level <= 4 ? (unsigned)level : 0], line);
+  }
+}
+
+/* ------------------------------------------------------ --token-command */
+
+extern char **environ;
+
+/* The most a token command may print (a token is under 16 KiB). */
+#define TOKEN_COMMAND_OUTPUT_MAX (64 * 1024)
+
+/* The environment of the token command: ours, with TEAMSOP_CLAIMS set to
+ * `claims` (or left out when NULL). Returns a malloc'd array (its one new string
+ * in *claims_entry, to free), or NULL when out of memory. */
+static char **command_environment(const char *claims, char **claims_entry) {
+  size_t n = 0;
+  while (environ[n] != NULL) {
+    n++;
+  }
+  char **env = calloc(n + 2, sizeof *env);
+  if (env == NULL) {
+    return NULL;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strncmp(environ[i], "TEAMSOP_CLAIMS=", 15) != 0) {
+      env[k++] = environ[i];
+    }
+  }
+  *claims_entry = NULL;
+  if (claims != NULL) {
+    size_t len = strlen(claims) + 16;
+    *claims_entry = malloc(len);
+    if (*claims_entry == NULL) {
+      free(env);
+      return NULL;
+    }
+    snprintf(*claims_entry, len, "TEAMSOP_CLAIMS=%s", claims);
+    env[k++] = *claims_entry;
+  }
+  env[k] = NULL;
+  return env;
+}
+
+/* Runs `command` with /bin/sh -c and reads its stdout into `out` (NUL-terminated,
+ * at most out_len - 1 bytes). Returns 0, or -1 after saying on stderr what went
+ * wrong (it could not start, printed too much, exited non-zero, was killed). */
+static int run_token_command(const char *command, const char *claims, char *out, size_t out_len) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    fprintf(stderr, PROGRAM ": --token-command: pipe: %s\n", strerror(errno));
+    return -1;
+  }
+  char *claims_entry = NULL;
+  char **env = command_environment(claims, &claims_entry);
+  posix_spawn_file_actions_t actions;
+  int spawned = -1;
+  pid_t pid = -1;
+  if (env != NULL && posix_spawn_file_actions_init(&actions) == 0) {
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn_file_actions_addclose(&actions, fds[1]);
+    char *argv[] = {(char *)"sh", (char *)"-c", (char *)command, NULL};
+    spawned = posix_spawn(&pid, "/bin/sh", &actions, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  free(env);
+  free(claims_entry);
+  close(fds[1]);
+  if (spawned != 0) {
+    fprintf(stderr, PROGRAM ": --token-command: cannot run /bin/sh: %s\n",
+            strerror(spawned > 0 ? spawned : ENOMEM));
+    close(fds[0]);
+    return -1;
+  }
+  size_t len = 0;
+  int too_much = 0;
+  for (;;) {
+    char scratch[4096];
+    int room = len + 1 < out_len;
+    ssize_t r = read(fds[0], room ? out + len : scratch, room ? out_len - 1 - len : sizeof scratch);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      break;
+    }
+    if (room) {
+      len += (size_t)r;
+    } else {
+      too_much = 1; /* read on to the end, so the command is not stuck on a full pipe */
+    }
+  }
+  out[len] = '\0';
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      fprintf(stderr, PROGRAM ": --token-command: waitpid: %s\n", strerror(errno));
+      return -1;
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, PROGRAM ": --token-command was killed by signal %d\n", WTERMSIG(status));
+    return -1;
+  }
+  if (WEXITSTATUS(status) != 0) {
+    fprintf(stderr, PROGRAM ": --token-command failed (exit status %d)\n", WEXITSTATUS(status));
+    return -1;
+  }
+  if (too_much) {
+    fprintf(stderr, PROGRAM ": --token-command printed more than %d bytes\n",
+            TOKEN_COMMAND_OUTPUT_MAX - 1);
+    return -1;
+  }
+  return 0;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* The token provider of --token-command (teamsop_token_fn): the token is the
+ * first word of the command's output, its expiry (Unix seconds) the optional
+ * second. Says on stderr why it gives none. */
+static bool token_from_command(void *user_data, const char *claims, char *buf, size_t buf_len,
+                               int64_t *expires_unix_ms) {
+  const char *command = user_data;
+  char *output = malloc(TOKEN_COMMAND_OUTPUT_MAX);
+  if (output == NULL) {
+    fprintf(stderr, PROGRAM ": --token-command: out of memory\n");
+    return false;
+  }
+  bool given = false;
+  if (run_token_command(command, claims, output, TOKEN_COMMAND_OUTPUT_MAX) == 0) {
+    char *token = output;
+    while (is_blank(*token)) {
+      token++;
+    }
+    char *end = token;
+    while (*end != '\0' && !is_blank(*end)) {
+      end++;
+    }
+    char *rest = end;
+    while (is_blank(*rest)) {
+      rest++;
+    }
+    *end = '\0';
+    char *expiry_end = rest;
+    long long expiry_s = 0;
+    int has_expiry = *rest != '\0';
+    if (has_expiry) {
+      errno = 0;
+      expiry_s = strtoll(rest, &expiry_end, 10);
+      while (is_blank(*expiry_end)) {
+        expiry_end++;
+      }
+    }
+    if (token[0] == '\0') {
+      fprintf(stderr, PROGRAM ": --token-command printed no token\n");
+    } else if (has_expiry && (errno != 0 || expiry_end == rest || *expiry_end != '\0' ||
+                              expiry_s <= 0 || expiry_s > INT64_MAX / 1000)) {
+      fprintf(stderr, PROGRAM ": --token-command printed more than a token and its expiry "
+                      "(Unix seconds)\n");
+    } else if (strlen(token) >= buf_len) {
+      fprintf(stderr, PROGRAM ": --token-command printed a token of %zu bytes, too long\n",
+              strlen(token));
+    } else {
+      memcpy(buf, token, strlen(token) + 1);
+      *expires_unix_ms = has_expiry ? (int64_t)expiry_s * 1000 : TEAMSOP_NO_TIME;
+      given = true;
+    }
+  }
+  /* The token's copy in our buffer goes before the memory is handed back. */
+  for (volatile char *p = output; p < output + TOKEN_COMMAND_OUTPUT_MAX; p++) {
+    *p = 0;
+  }
+  free(output);
+  return given;
+}
+
+/* ------------------------------------------------------- Ctrl-C in --wait */
+
+/* SIGINT and SIGTERM are blocked in every thread during --wait, and taken by
+ * this thread with sigwait(): it pulls the wait's cancel trigger (which a
+ * signal handler may not do: teamsop_cancel_trigger is not async-signal-safe). */
+struct interrupt {
+  teamsop_cancel *cancel;
+  sigset_t signals;
+  volatile int signal; /* the signal that came, or 0 */
+  pthread_t thread;
+};
+
+static void *interrupt_main(void *arg) {
+  struct interrupt *in = arg;
+  int sig = 0;
+  if (sigwait(&in->signals, &sig) == 0) {
+    in->signal = sig;
+    teamsop_cancel_trigger(in->cancel);
+  }
+  return NULL;
+}
+
+/* Blocks SIGINT and SIGTERM and starts the thread that waits for them. Returns
+ * 0, or -1 (then nothing was changed and the signals keep their defaults). */
+static int interrupt_start(struct interrupt *in, teamsop_cancel *cancel) {
+  in->cancel = cancel;
+  in->signal = 0;
+  sigemptyset(&in->signals);
+  sigaddset(&in->signals, SIGINT);
+  sigaddset(&in->signals, SIGTERM);
+  if (pthread_sigmask(SIG_BLOCK, &in->signals, NULL) != 0) {
+    return -1;
+  }
+  if (pthread_create(&in->thread, NULL, interrupt_main, in) != 0) {
+    pthread_sigmask(SIG_UNBLOCK, &in->signals, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* Stops the thread (sigwait is a cancellation point); the signals stay blocked:
+ * the program is about to end, and a late Ctrl-C then ends nothing half-done. */
+static void interrupt_stop(struct interrupt *in) {
+  pthread_cancel(in->thread);
+  pthread_join(in->thread, NULL);
+}
+
 /* ---------------------------------------------------------- the client */
 
 /* Applies the options to the client; returns 0 or the exit status. The base URL:
@@ -616,6 +913,16 @@ static int configure(teamsop_client *client, const struct options *o) {
   if (o->ca_file != NULL && (r = teamsop_client_set_ca_file(client, o->ca_file)) != TEAMSOP_OK) {
     return report_failure("--ca-file", r, o->json);
   }
+  if (o->verbose > 0 &&
+      (r = teamsop_client_set_log(client, o->verbose > 1 ? TEAMSOP_LOG_DEBUG : TEAMSOP_LOG_INFO,
+                                  on_log, NULL)) != TEAMSOP_OK) {
+    return report_failure("--verbose", r, o->json);
+  }
+  if (o->token_command != NULL &&
+      (r = teamsop_client_set_token_provider(client, token_from_command,
+                                             (void *)o->token_command)) != TEAMSOP_OK) {
+    return report_failure("--token-command", r, o->json);
+  }
   return 0;
 }
 
@@ -629,8 +936,23 @@ static int fetch_and_print(const teamsop_client *client, const struct options *o
   if (o->wait_seconds > 0) {
     what = "waiting";
     clock_gettime(CLOCK_MONOTONIC, &progress.start);
-    r = teamsop_wait(client, o->location, (uint32_t)(o->wait_seconds * 1000), on_poll, &progress,
-                     &op);
+    teamsop_cancel *cancel = teamsop_cancel_new();
+    struct interrupt interrupt;
+    int watching = cancel != NULL && interrupt_start(&interrupt, cancel) == 0;
+    r = teamsop_wait_cancellable(client, o->location, (uint32_t)(o->wait_seconds * 1000), on_poll,
+                                 &progress, cancel, &op);
+    int signal_number = 0;
+    if (watching) {
+      interrupt_stop(&interrupt);
+      signal_number = interrupt.signal;
+    }
+    teamsop_cancel_free(cancel);
+    if (signal_number != 0 && r == TEAMSOP_ERR_CANCELLED) {
+      teamsop_free(op);
+      fprintf(stderr, PROGRAM ": interrupted by %s after %.1f s: the wait was cancelled\n",
+              signal_number == SIGINT ? "SIGINT" : "SIGTERM", seconds_since(&progress.start));
+      return EXIT_SIGNALLED_BASE + signal_number;
+    }
   } else if (o->location != NULL) {
     what = "GET location";
     r = teamsop_get_location(client, o->location, &op);
@@ -667,8 +989,13 @@ int main(int argc, char **argv) {
     return status;
   }
   const char *token = getenv(o.token_env);
-  if (token == NULL || token[0] == '\0') {
-    return usage_error("set the access token in the environment variable %s", o.token_env);
+  if (token != NULL && token[0] == '\0') {
+    token = NULL;
+  }
+  if (token == NULL && o.token_command == NULL) {
+    return usage_error("set the access token in the environment variable %s (or give "
+                       "--token-command)",
+                       o.token_env);
   }
 
   teamsop_client *client = teamsop_client_new(token);

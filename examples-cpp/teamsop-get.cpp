@@ -5,11 +5,18 @@
 //   TEAMSOP_TOKEN=... teamsop-get-cpp --chat ID --operation ID
 //   TEAMSOP_TOKEN=... teamsop-get-cpp --team ID --operation ID
 //   TEAMSOP_TOKEN=... teamsop-get-cpp --location "/teams('ID')/operations('OP')" --wait 120
+//   TEAMSOP_TOKEN=... teamsop-get-cpp --location ... --wait 3600 --log info
 //
 // The token is read from the environment (TEAMSOP_TOKEN), never from the command
-// line. Exit status: 0 on success, the teamsop::Result of a failure (1 to 12), 20
-// when the operation read (with or without --wait) ended without succeeding
-// ("failed" or "invalid"), as teamsop-get does, 64 for a usage error.
+// line. --log info|debug prints the library's log lines on stderr
+// (Client::set_log with a lambda). Ctrl-C during --wait cancels it at once (a
+// thread in sigwait() triggers a teamsop::Cancel). Exit status: 0 on success, the
+// teamsop::Result of a failure (1 to 12), 20 when the operation read (with or
+// without --wait) ended without succeeding ("failed" or "invalid"), as
+// teamsop-get does, 64 for a usage error, 130 when Ctrl-C cancelled the wait.
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "teamsop.hpp"
 
@@ -25,9 +33,11 @@ namespace {
 
 constexpr int EXIT_OPERATION_FAILED = 20;
 constexpr int EXIT_USAGE = 64;
+constexpr int EXIT_INTERRUPTED = 128 + SIGINT;
 
 struct Options {
   std::string chat, team, operation, location, base_url;
+  std::optional<teamsop::LogLevel> log;
   long wait_seconds = 0;
   long poll_ms = 0;
 };
@@ -35,6 +45,7 @@ struct Options {
 int usage() {
   std::cerr << "usage: teamsop-get-cpp (--chat ID | --team ID) --operation ID [--base-url URL]\n"
                "       teamsop-get-cpp --location LOCATION [--wait SECONDS [--poll-ms MS]] [--base-url URL]\n"
+               "       (either form) [--log info|debug]\n"
                "The access token is read from TEAMSOP_TOKEN.\n";
   return EXIT_USAGE;
 }
@@ -66,6 +77,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.location = value;
     } else if (flag == "--base-url") {
       o.base_url = value;
+    } else if (flag == "--log" && (value == "info" || value == "debug")) {
+      o.log = value == "info" ? teamsop::LogLevel::Info : teamsop::LogLevel::Debug;
     } else if (flag == "--wait" || flag == "--poll-ms") {
       auto n = number(value, flag == "--wait" ? 4294967L : 4294967295L);
       if (!n) {
@@ -84,6 +97,34 @@ std::optional<Options> parse_args(int argc, char** argv) {
   }
   return o;
 }
+
+// While it lives, SIGINT is blocked and a thread waits for it in sigwait() to
+// pull `cancel`. Destroyed before the Cancel it was given (sigwait is a
+// cancellation point: the thread is stopped and joined).
+class CtrlC {
+ public:
+  explicit CtrlC(const teamsop::Cancel& cancel) {
+    sigemptyset(&sigint_);
+    sigaddset(&sigint_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigint_, nullptr);
+    thread_ = std::thread([&cancel, set = sigint_] {
+      int sig = 0;
+      if (sigwait(&set, &sig) == 0) {
+        cancel.trigger();
+      }
+    });
+  }
+  CtrlC(const CtrlC&) = delete;
+  CtrlC& operator=(const CtrlC&) = delete;
+  ~CtrlC() {
+    pthread_cancel(thread_.native_handle());
+    thread_.join();
+  }
+
+ private:
+  sigset_t sigint_;
+  std::thread thread_;
+};
 
 void row(const char* label, std::optional<std::string_view> value) {
   std::cout << std::left << std::setw(24) << label << ' ' << value.value_or("-") << '\n';
@@ -126,15 +167,34 @@ int main(int argc, char** argv) {
     if (o->poll_ms > 0) {
       client.set_poll_interval(std::chrono::milliseconds(o->poll_ms));
     }
+    if (o->log) {
+      client.set_log(*o->log, [](teamsop::LogLevel, std::string_view line) {
+        std::cerr << "teamsop-get-cpp: " << line << '\n';
+      });
+    }
 
     teamsop::Operation op;
     if (o->wait_seconds > 0) {
+      // Ctrl-C: SIGINT blocked here (threads started later inherit it) and taken
+      // by a thread that triggers the cancel; a signal handler may not call the
+      // library.
+      teamsop::Cancel cancel;
+      CtrlC ctrl_c(cancel);
       int polls = 0;
-      op = client.wait(o->location, std::chrono::seconds(o->wait_seconds),
-                       [&polls](const teamsop::OperationView& now) {
-                         std::cerr << "poll " << ++polls << ": status=" << now.status_str().value_or("-")
-                                   << '\n';
-                       });
+      try {
+        op = client.wait(
+            o->location, std::chrono::seconds(o->wait_seconds),
+            [&polls](const teamsop::OperationView& now) {
+              std::cerr << "poll " << ++polls << ": status=" << now.status_str().value_or("-") << '\n';
+            },
+            cancel);
+      } catch (const teamsop::Error& e) {
+        if (e.result() == teamsop::Result::Cancelled && cancel.triggered()) {
+          std::cerr << "teamsop-get-cpp: interrupted: the wait was cancelled\n";
+          return EXIT_INTERRUPTED;
+        }
+        throw;
+      }
     } else if (!o->location.empty()) {
       op = client.get_location(o->location);
     } else if (!o->chat.empty()) {

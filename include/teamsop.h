@@ -859,8 +859,9 @@ const char *teamsop_result_str(uint32_t result);
  *
  * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client or a `max_level`
  * outside 1 to 4 (whether `fn` is NULL or not); the setting is then unchanged.
- * Thread-safe: calls already under way keep the setting they started with.
- * `user_data` must stay valid while `fn` is set.
+ * Thread-safe: calls already under way keep the setting they started with, so
+ * `user_data` must stay valid while `fn` is set, and after it is replaced or
+ * turned off until the calls under way then have returned.
  *
  * # Safety
  * `client` is NULL or a live client; `fn` is NULL or a function that honours
@@ -1042,11 +1043,12 @@ bool teamsop_operation_is_terminal(const struct teamsop_operation *op);
  *
  * With a provider set, a token given by `teamsop_client_set_token` is used until
  * a 401 has it renewed. `user_data` is passed to `fn` untouched; it must stay
- * valid while `fn` is set. `fn` is called on the threads that make calls on this
- * client, never two at once for this client.
+ * valid while `fn` is set, and after it is replaced or removed until the calls
+ * under way then have returned (they keep the provider they started with). `fn`
+ * is called on the threads that make calls on this client, never two at once
+ * for this client.
  *
- * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe (calls
- * already under way keep the provider they started with).
+ * Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe.
  *
  * # Safety
  * `client` is NULL or a live client; `fn` is NULL or a function that honours

@@ -29,6 +29,12 @@
  *   `Result::InvalidArgument` by the wrapper itself, and nothing is sent.
  * - Durations are std::chrono durations; times are available both as raw Unix
  *   milliseconds and as std::chrono::system_clock::time_point.
+ * - Long runs: `Cancel` (a trigger another thread pulls to end a wait at once),
+ *   `Client::set_token_provider` (any callable giving a `Token`; tokens renewed
+ *   before they expire and after a 401, with the CAE claims) and
+ *   `Client::set_log` (any callable receiving the log lines). The Client owns
+ *   the callables it is given (moving it keeps them valid), and no exception
+ *   they throw ever crosses the C library.
  *
  * Threads: as in C. One `Client` may be used from any number of threads at once,
  * setters included (but not moved, assigned or destroyed while in use). An
@@ -44,16 +50,20 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "teamsop.h"
 
@@ -118,6 +128,15 @@ enum class Cloud : std::uint32_t {
   China = 3,     ///< https://microsoftgraph.chinacloudapi.cn (operated by 21Vianet)
 };
 
+/// How much a log line matters (`teamsop_log_level` value for value); a log set
+/// for a level gets that level and those above it.
+enum class LogLevel : std::uint32_t {
+  Error = 1,  ///< A call failed: its result and message.
+  Warn = 2,   ///< A retry (429/503/504/reset): status or fault, attempt, pause.
+  Info = 3,   ///< Each HTTP request sent: method, URL, status, ms, request-id, client-request-id.
+  Debug = 4,  ///< 404 re-polls, connections opened or reused, TLS, proxy, pacing, token renewals.
+};
+
 // Each C++ enumerator is the C one: checked here, at compile time.
 #define TEAMSOP_HPP_SAME_(cpp, c) \
   static_assert(static_cast<std::uint32_t>(cpp) == static_cast<std::uint32_t>(c), #cpp " != " #c)
@@ -159,6 +178,10 @@ TEAMSOP_HPP_SAME_(Cloud::Global, TEAMSOP_CLOUD_GLOBAL);
 TEAMSOP_HPP_SAME_(Cloud::UsGov, TEAMSOP_CLOUD_US_GOV);
 TEAMSOP_HPP_SAME_(Cloud::UsGovDod, TEAMSOP_CLOUD_US_GOV_DOD);
 TEAMSOP_HPP_SAME_(Cloud::China, TEAMSOP_CLOUD_CHINA);
+TEAMSOP_HPP_SAME_(LogLevel::Error, TEAMSOP_LOG_ERROR);
+TEAMSOP_HPP_SAME_(LogLevel::Warn, TEAMSOP_LOG_WARN);
+TEAMSOP_HPP_SAME_(LogLevel::Info, TEAMSOP_LOG_INFO);
+TEAMSOP_HPP_SAME_(LogLevel::Debug, TEAMSOP_LOG_DEBUG);
 #undef TEAMSOP_HPP_SAME_
 
 // ------------------------------------------------------------------ library
@@ -301,6 +324,190 @@ inline std::optional<std::chrono::system_clock::time_point> time_point(std::int6
   return system_clock::time_point(
       std::chrono::duration_cast<system_clock::duration>(std::chrono::milliseconds(ms)));
 }
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ long runs
+
+/// What a token provider (`Client::set_token_provider`) gives: the access token
+/// and, when known, when it expires. A token with no expiry is renewed only
+/// after a 401; one that expires within 5 minutes is renewed before the next
+/// request (at most once per request).
+struct Token {
+  /// The bearer token: visible ASCII (0x21-0x7E), not empty, under 16384 bytes.
+  std::string value;
+  /// When it expires; nullopt when unknown.
+  std::optional<std::chrono::system_clock::time_point> expires;
+};
+
+/// A cancellation trigger (`teamsop_cancel`), owning its handle. Pull it from
+/// any thread with `trigger()`: a `Client::wait` given it ends within 100 ms
+/// with `Result::Cancelled`, wherever it is (in a GET, in a retry's pause,
+/// between polls); a wait started with it already triggered sends nothing. Once
+/// triggered it stays triggered: make a new one for the next wait.
+///
+/// Move-only; a moved-from Cancel is empty: `trigger()` does nothing,
+/// `triggered()` is false, and a wait given it throws `Result::InvalidArgument`.
+/// Not to be destroyed (or assigned to) while a wait uses it or another thread
+/// may still trigger it.
+class Cancel {
+ public:
+  /// A trigger not yet pulled. Throws std::bad_alloc when out of memory.
+  Cancel() : cancel_(teamsop_cancel_new()) {
+    if (cancel_ == nullptr) {
+      throw std::bad_alloc();
+    }
+  }
+  Cancel(const Cancel&) = delete;
+  Cancel& operator=(const Cancel&) = delete;
+  /// Takes `other`'s trigger; `other` is left empty.
+  Cancel(Cancel&& other) noexcept : cancel_(std::exchange(other.cancel_, nullptr)) {}
+  /// Frees the trigger held, then takes `other`'s; `other` is left empty.
+  Cancel& operator=(Cancel&& other) noexcept {
+    if (this != &other) {
+      teamsop_cancel_free(cancel_);
+      cancel_ = std::exchange(other.cancel_, nullptr);
+    }
+    return *this;
+  }
+  /// Frees the trigger (`teamsop_cancel_free`).
+  ~Cancel() { teamsop_cancel_free(cancel_); }
+
+  /// Pulls the trigger: every wait using it ends with `Result::Cancelled` at
+  /// once. Any thread, any number of times; never throws. Not async-signal-safe:
+  /// from a signal, hand it to a thread (e.g. one in `sigwait`) that calls this.
+  void trigger() const noexcept { teamsop_cancel_trigger(cancel_); }
+  /// Whether `trigger()` was called. Any thread.
+  bool triggered() const noexcept { return teamsop_cancel_is_triggered(cancel_); }
+  /// The C handle (NULL when empty), still owned by this Cancel.
+  teamsop_cancel* handle() const noexcept { return cancel_; }
+  /// True when this holds a trigger (false once moved from).
+  explicit operator bool() const noexcept { return cancel_ != nullptr; }
+
+ private:
+  teamsop_cancel* cancel_ = nullptr;
+};
+
+namespace detail {
+
+/// The exception a token provider threw on this thread, kept until the call
+/// that asked for the token returns (the provider runs on the thread of that
+/// call, inside the C library, which no exception may cross).
+inline std::exception_ptr& provider_exception() noexcept {
+  static thread_local std::exception_ptr pending;
+  return pending;
+}
+
+/// Overwrites a token's bytes before its memory goes back to the allocator.
+inline void wipe(std::string& text) noexcept {
+  volatile char* bytes = text.data();
+  for (std::size_t i = 0; i < text.size(); i++) {
+    bytes[i] = 0;
+  }
+}
+
+/// The end of a fetch through the C ABI: when a token provider threw during it
+/// and the call failed for want of a token, a teamsop::Error with
+/// `Result::Unauthorized` and the exception's message, the exception nested
+/// in it (std::rethrow_if_nested gives it back); otherwise `check(result)`. An
+/// exception of a provider whose failure did not fail the call (a renewal
+/// before expiry, when the token in hand still worked) is dropped.
+inline void finish(teamsop_result result) {
+  std::exception_ptr thrown = std::exchange(provider_exception(), nullptr);
+  if (thrown == nullptr || result != TEAMSOP_ERR_UNAUTHORIZED) {
+    check(result);
+    return;
+  }
+  Error last = Error::from_last_error(Result::Unauthorized);
+  auto failure = [&last](std::string message) {
+    return Error(Result::Unauthorized, last.http_status(), std::move(message), last.graph_code(),
+                 last.request_id(), last.client_request_id());
+  };
+  try {
+    std::rethrow_exception(thrown);
+  } catch (const std::exception& e) {
+    std::throw_with_nested(failure(std::string("the token provider threw: ") + e.what()));
+  } catch (...) {
+    std::throw_with_nested(failure("the token provider threw an exception"));
+  }
+}
+
+/// Clears what an earlier call on this thread may have left (a provider called
+/// by a C function called directly), so it is not taken for this call's.
+inline void start_call() noexcept { provider_exception() = nullptr; }
+
+/// A token provider of any callable type, behind one interface.
+struct TokenSource {
+  virtual ~TokenSource() = default;
+  virtual Token token(std::optional<std::string_view> claims) = 0;
+};
+
+template <typename F>
+struct TokenSourceOf final : TokenSource {
+  explicit TokenSourceOf(F f) : fn(std::move(f)) {}
+  Token token(std::optional<std::string_view> claims) override { return std::invoke(fn, claims); }
+  F fn;
+};
+
+/// The teamsop_token_fn of every C++ provider. A token that does not fit is
+/// handed over without its NUL, and a NUL byte inside one as DEL, so that the
+/// library refuses it with its own message (never quoting it).
+inline bool token_trampoline(void* user_data, const char* claims, char* buf, std::size_t buf_len,
+                             std::int64_t* expires_unix_ms) noexcept {
+  try {
+    Token t = static_cast<TokenSource*>(user_data)->token(
+        claims != nullptr ? std::optional<std::string_view>(claims) : std::nullopt);
+    std::size_t n = t.value.size() < buf_len ? t.value.size() : buf_len;
+    for (std::size_t i = 0; i < n; i++) {
+      buf[i] = t.value[i] == '\0' ? '\x7f' : t.value[i];
+    }
+    if (n < buf_len) {
+      buf[n] = '\0';
+    }
+    *expires_unix_ms = TEAMSOP_NO_TIME;
+    if (t.expires) {
+      *expires_unix_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(t.expires->time_since_epoch()).count();
+    }
+    wipe(t.value);
+    return true;
+  } catch (...) {
+    provider_exception() = std::current_exception();
+    return false;
+  }
+}
+
+/// A log sink of any callable type, behind one interface.
+struct LogSink {
+  virtual ~LogSink() = default;
+  virtual void line(LogLevel level, std::string_view text) = 0;
+};
+
+template <typename F>
+struct LogSinkOf final : LogSink {
+  explicit LogSinkOf(F f) : fn(std::move(f)) {}
+  void line(LogLevel level, std::string_view text) override { std::invoke(fn, level, text); }
+  F fn;
+};
+
+/// The teamsop_log_fn of every C++ sink. A line cannot fail a call: what the
+/// sink throws is caught and dropped here.
+inline void log_trampoline(void* user_data, teamsop_log_level level, const char* line) noexcept {
+  try {
+    static_cast<LogSink*>(user_data)->line(static_cast<LogLevel>(level),
+                                           line != nullptr ? std::string_view(line) : std::string_view());
+  } catch (...) {
+  }
+}
+
+/// The callables a Client was given, owned by it. Those replaced stay alive
+/// until the Client is destroyed: calls already under way on other threads
+/// keep the provider and log they started with.
+struct Callables {
+  std::mutex lock;
+  std::vector<std::unique_ptr<TokenSource>> providers;
+  std::vector<std::unique_ptr<LogSink>> sinks;
+};
 
 }  // namespace detail
 
@@ -513,7 +720,7 @@ class Client {
   /// Defaults: global cloud, base URL https://graph.microsoft.com/beta, 30 s
   /// request timeout, 3 retries, 1 MiB body cap, 1 s first poll interval.
   /// Throws Error only if the library cannot create one.
-  Client() : client_(teamsop_client_new(nullptr)) {
+  Client() : callables_(std::make_unique<detail::Callables>()), client_(teamsop_client_new(nullptr)) {
     if (client_ == nullptr) {
       throw Error::from_last_error(Result::Internal);
     }
@@ -523,7 +730,7 @@ class Client {
   /// host, never in any message). Defaults as `Client()`. Throws Error
   /// `Result::InvalidArgument` for an empty or non-UTF-8 token, or one with
   /// characters an HTTP header cannot carry.
-  explicit Client(std::string_view access_token) {
+  explicit Client(std::string_view access_token) : callables_(std::make_unique<detail::Callables>()) {
     std::string token = detail::c_string(access_token, "the access token");
     client_ = teamsop_client_new(token.c_str());
     if (client_ == nullptr) {
@@ -537,19 +744,25 @@ class Client {
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
-  /// Takes `other`'s client; `other` is left empty.
-  Client(Client&& other) noexcept : client_(std::exchange(other.client_, nullptr)) {}
-  /// Frees the client held, then takes `other`'s; `other` is left empty.
-  /// Self-assignment is a no-op. No other thread may be using either.
+  /// Takes `other`'s client, with the token provider and log it was given
+  /// (they stay where they are: the library keeps calling them); `other` is
+  /// left empty.
+  Client(Client&& other) noexcept
+      : callables_(std::move(other.callables_)), client_(std::exchange(other.client_, nullptr)) {}
+  /// Frees the client held (and then the callables it was given), then takes
+  /// `other`'s; `other` is left empty. Self-assignment is a no-op. No other
+  /// thread may be using either.
   Client& operator=(Client&& other) noexcept {
     if (this != &other) {
       teamsop_client_free(client_);
       client_ = std::exchange(other.client_, nullptr);
+      callables_ = std::move(other.callables_);
     }
     return *this;
   }
-  /// Frees the client and closes its connections (`teamsop_client_free`).
-  /// No other thread may be using it.
+  /// Frees the client and closes its connections (`teamsop_client_free`), then
+  /// the token provider and log callables it was given. No other thread may be
+  /// using it.
   ~Client() { teamsop_client_free(client_); }
 
   /// The C handle (NULL when empty), still owned by this Client.
@@ -641,6 +854,82 @@ class Client {
     return *this;
   }
 
+  /// Sets the token provider: any callable taking
+  /// `std::optional<std::string_view> claims` and returning a `Token` (a lambda,
+  /// a function, a functor), moved or copied into this Client, which keeps it
+  /// (moving the Client keeps it valid). It is asked for a token on the thread
+  /// of the call that needs one: before a request when there is no token or
+  /// the last one it gave expires within 5 minutes, and once after a 401 (the
+  /// request is then sent once more). `claims` is then the decoded claims
+  /// challenge of continuous access evaluation, a JSON object to hand to the
+  /// identity platform (MSAL's `WithClaims`), or nullopt. Never called twice at
+  /// once for this Client. It may call this Client (a call it makes uses the
+  /// token already set).
+  ///
+  /// A token it gives that is empty, has a byte outside visible ASCII or does
+  /// not fit in 16383 bytes fails the call with `Result::Unauthorized` and a
+  /// message saying so (never quoting it). If it throws, the exception is
+  /// caught before it can reach the C library; the call that asked fails with
+  /// an Error of `Result::Unauthorized` whose message is "the token provider
+  /// threw: " and the exception's `what()`, the exception nested in it
+  /// (`std::rethrow_if_nested`); other calls waiting for that answer fail with
+  /// `Result::Unauthorized` too. (A renewal before expiry that fails while the
+  /// token in hand still works does not fail the call.) A token set with
+  /// `set_token` is used until a 401 has it renewed.
+  ///
+  /// Replacing the provider while other threads are in calls: those calls may
+  /// still use the previous one, which this Client keeps until it is destroyed.
+  /// Throws `InvalidArgument` for an empty Client. Thread-safe.
+  template <typename F>
+  Client& set_token_provider(F&& provider) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_r_v<Token, Fn&, std::optional<std::string_view>>,
+                  "teamsop::Client::set_token_provider: the provider must be callable with "
+                  "(std::optional<std::string_view> claims) and return a teamsop::Token");
+    auto source = std::make_unique<detail::TokenSourceOf<Fn>>(Fn(std::forward<F>(provider)));
+    std::lock_guard<std::mutex> guard(callables().lock);
+    callables_->providers.reserve(callables_->providers.size() + 1);
+    detail::check(teamsop_client_set_token_provider(client_, &detail::token_trampoline, source.get()));
+    callables_->providers.push_back(std::move(source));
+    return *this;
+  }
+  /// Removes the token provider; the last token it gave stays set until
+  /// replaced. Throws `InvalidArgument` for an empty Client.
+  Client& clear_token_provider() {
+    detail::check(teamsop_client_set_token_provider(client_, nullptr, nullptr));
+    return *this;
+  }
+
+  /// Sends the log lines up to `max_level` to `sink`: any callable taking
+  /// `(teamsop::LogLevel, std::string_view line)`, kept by this Client as
+  /// `set_token_provider` keeps a provider. It replaces `TEAMSOP_LOG`'s stderr
+  /// lines. Each line is one line, without a newline, valid during the call;
+  /// it never holds the token. Called on the thread of the call a line
+  /// describes; it may call into the library. What it throws is caught and
+  /// dropped (a log line cannot fail a call). Throws `InvalidArgument` for a
+  /// level outside `LogLevel` or an empty Client (the setting is then
+  /// unchanged). Thread-safe.
+  template <typename F>
+  Client& set_log(LogLevel max_level, F&& sink) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn&, LogLevel, std::string_view>,
+                  "teamsop::Client::set_log: the sink must be callable with "
+                  "(teamsop::LogLevel, std::string_view)");
+    auto holder = std::make_unique<detail::LogSinkOf<Fn>>(Fn(std::forward<F>(sink)));
+    std::lock_guard<std::mutex> guard(callables().lock);
+    callables_->sinks.reserve(callables_->sinks.size() + 1);
+    detail::check(teamsop_client_set_log(client_, static_cast<std::uint32_t>(max_level),
+                                         &detail::log_trampoline, holder.get()));
+    callables_->sinks.push_back(std::move(holder));
+    return *this;
+  }
+  /// Turns logging off for this Client, `TEAMSOP_LOG` included. Throws
+  /// `InvalidArgument` for an empty Client.
+  Client& set_log_off() {
+    detail::check(teamsop_client_set_log(client_, TEAMSOP_LOG_ERROR, nullptr, nullptr));
+    return *this;
+  }
+
   // ---------------------------------------------------------------- fetching
   // Each blocks until done or the client timeout passes, and returns a new
   // Operation owned by the caller. Errors (as Error::result()): InvalidArgument
@@ -654,7 +943,8 @@ class Client {
     std::string chat = detail::c_string(chat_id, "the chat id");
     std::string op = detail::c_string(operation_id, "the operation id");
     teamsop_operation* out = nullptr;
-    detail::check(teamsop_get(client_, chat.c_str(), op.c_str(), &out));
+    detail::start_call();
+    detail::finish(teamsop_get(client_, chat.c_str(), op.c_str(), &out));
     return Operation(out);
   }
 
@@ -663,7 +953,8 @@ class Client {
     std::string team = detail::c_string(team_id, "the team id");
     std::string op = detail::c_string(operation_id, "the operation id");
     teamsop_operation* out = nullptr;
-    detail::check(teamsop_get_team_operation(client_, team.c_str(), op.c_str(), &out));
+    detail::start_call();
+    detail::finish(teamsop_get_team_operation(client_, team.c_str(), op.c_str(), &out));
     return Operation(out);
   }
 
@@ -675,7 +966,8 @@ class Client {
   Operation get_location(std::string_view location) const {
     std::string loc = detail::c_string(location, "the location");
     teamsop_operation* out = nullptr;
-    detail::check(teamsop_get_location(client_, loc.c_str(), &out));
+    detail::start_call();
+    detail::finish(teamsop_get_location(client_, loc.c_str(), &out));
     return Operation(out);
   }
 
@@ -699,9 +991,59 @@ class Client {
   /// caught before it can reach the C library, the wait stops (no further poll),
   /// and that same exception is rethrown from here once `teamsop_wait` has
   /// returned. Thread-safe.
-  template <typename OnPoll>
+  template <typename OnPoll, typename = std::enable_if_t<!std::is_same_v<std::decay_t<OnPoll>, Cancel>>>
   Operation wait(std::string_view location, std::chrono::milliseconds timeout, OnPoll&& on_poll) const {
-    using Fn = std::remove_reference_t<OnPoll>;
+    return wait_with(location, timeout, on_poll, nullptr);
+  }
+
+  /// As `wait(location, timeout, on_poll)`, and it also ends, with `Cancelled`,
+  /// within 100 ms of `cancel.trigger()` from any thread: in a GET, in a
+  /// retry's pause or between polls. A `cancel` already triggered ends it
+  /// before anything is sent. A token provider being asked is not interrupted:
+  /// the wait ends when it returns. `cancel` must outlive the call;
+  /// `InvalidArgument` for an empty (moved-from) Cancel.
+  template <typename OnPoll>
+  Operation wait(std::string_view location, std::chrono::milliseconds timeout, OnPoll&& on_poll,
+                 const Cancel& cancel) const {
+    return wait_with(location, timeout, on_poll, cancel_handle(cancel));
+  }
+
+  /// As `wait(location, timeout, on_poll)` without a callback.
+  Operation wait(std::string_view location, std::chrono::milliseconds timeout) const {
+    return wait(location, timeout, [](const OperationView&) {});
+  }
+
+  /// As `wait(location, timeout, on_poll, cancel)` without a callback.
+  Operation wait(std::string_view location, std::chrono::milliseconds timeout, const Cancel& cancel) const {
+    return wait(location, timeout, [](const OperationView&) {}, cancel);
+  }
+
+ private:
+  struct Adopt {};
+  Client(teamsop_client* owned, Adopt) noexcept
+      : callables_(new (std::nothrow) detail::Callables()), client_(owned) {}
+
+  /// The callables' store; an empty Client's calls fail in the C layer first.
+  detail::Callables& callables() {
+    if (client_ == nullptr) {
+      detail::check(teamsop_client_set_token_provider(nullptr, nullptr, nullptr));
+    }
+    if (!callables_) {
+      throw std::bad_alloc();
+    }
+    return *callables_;
+  }
+
+  static const teamsop_cancel* cancel_handle(const Cancel& cancel) {
+    if (!cancel) {
+      throw Error(Result::InvalidArgument, 0, "the Cancel is empty (moved from)");
+    }
+    return cancel.handle();
+  }
+
+  template <typename Fn>
+  Operation wait_with(std::string_view location, std::chrono::milliseconds timeout, Fn& on_poll,
+                      const teamsop_cancel* cancel) const {
     static_assert(std::is_invocable_v<Fn&, const OperationView&>,
                   "teamsop::Client::wait: on_poll must be callable with (const teamsop::OperationView&)");
     using Returned = std::invoke_result_t<Fn&, const OperationView&>;
@@ -712,28 +1054,17 @@ class Client {
     std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the wait timeout");
     WaitState<Fn> state{std::addressof(on_poll), nullptr};
     teamsop_operation* out = nullptr;
-    teamsop_result result =
-        teamsop_wait(client_, loc.c_str(), timeout_ms, &trampoline<Fn>, &state, &out);
+    detail::start_call();
+    teamsop_result result = teamsop_wait_cancellable(client_, loc.c_str(), timeout_ms, &trampoline<Fn>,
+                                                     &state, cancel, &out);
     Operation op(out);  // owned (and freed) whatever happens next
     if (state.exception) {
+      detail::provider_exception() = nullptr;
       std::rethrow_exception(state.exception);
     }
-    detail::check(result);
+    detail::finish(result);
     return op;
   }
-
-  /// As `wait(location, timeout, on_poll)` without a callback.
-  Operation wait(std::string_view location, std::chrono::milliseconds timeout) const {
-    std::string loc = detail::c_string(location, "the location");
-    std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the wait timeout");
-    teamsop_operation* out = nullptr;
-    detail::check(teamsop_wait(client_, loc.c_str(), timeout_ms, nullptr, nullptr, &out));
-    return Operation(out);
-  }
-
- private:
-  struct Adopt {};
-  Client(teamsop_client* owned, Adopt) noexcept : client_(owned) {}
 
   template <typename Fn>
   struct WaitState {
@@ -760,6 +1091,8 @@ class Client {
     }
   }
 
+  // Declared first: built before the client, freed after it.
+  std::unique_ptr<detail::Callables> callables_;
   teamsop_client* client_ = nullptr;
 };
 

@@ -3,7 +3,8 @@
 #
 #   make cpp-test   builds out/test_wrapper and out/teamsop-get-cpp, runs the test
 #                   under scripts/with-emulator.sh, then runs the example once
-#                   (by ids, and with --wait) and compares its output.
+#                   (by ids, and with --wait) and compares its output, then once
+#                   more interrupted by SIGINT during --wait (exit 130).
 
 CPP_FLAGS   := -Wall -Wextra -Werror -std=c++17
 CPP_HEADERS := include/teamsop.hpp include/teamsop.h
@@ -47,5 +48,14 @@ cpp-test: $(BUILD)/test_wrapper $(BUILD)/teamsop-get-cpp
 	    { echo "cpp-test: teamsop-get-cpp: unexpected $$f (above)" >&2; exit 1; }; \
 	done
 	@echo "cpp-test: teamsop-get-cpp printed what was expected (by ids, and --wait)"
+	scripts/with-emulator.sh --scenarios tests/cpp/scenarios.json -- bash -c '\
+	  err=$(CPP_EXAMPLE_OUT)/interrupted.err; \
+	  $(BUILD)/teamsop-get-cpp --base-url "$$TEAMSOP_BASE_URL" --location "/teams/cpp-cancel-progress/operations/o" \
+	    --wait 60 --poll-ms 30000 --log info >/dev/null 2>$$err & pid=$$!; \
+	  for _ in $$(seq 1 200); do grep -q "poll 1:" $$err && break; sleep 0.05; done; \
+	  kill -INT $$pid; status=0; wait $$pid || status=$$?; \
+	  [ $$status -eq 130 ] && grep -q "interrupted: the wait was cancelled" $$err && grep -q "teamsop-get-cpp: GET " $$err || \
+	    { echo "cpp-test: teamsop-get-cpp: Ctrl-C during --wait: exit $$status" >&2; cat $$err >&2; exit 1; }'
+	@echo "cpp-test: teamsop-get-cpp: Ctrl-C ended --wait (exit 130), --log info printed the requests"
 
 TEST_TARGETS += cpp-test

@@ -11,8 +11,9 @@
 #                            emulator that faults 10% of requests (429 / 503 / reset)
 #                            with max retries 0, then 8 x 2,000 with the default
 #                            retries; counts checked exactly against the emulator's stats
-#   make stderr-token-check  test_abi and the CLI's failing paths with a distinctive
-#                            token: the token is in none of their output
+#   make stderr-token-check  test_abi, test_long and the CLI's failing paths (with
+#                            its log lines too) with a distinctive token: the
+#                            token is in none of their output
 #
 # Valgrind stays on plain HTTP: over HTTPS, ring's hand-written assembly gives
 # memcheck false positives.
@@ -136,12 +137,13 @@ LOAD_CHECK := bash -c "$$LOAD_CHECK_SH" load-check
 #
 # Under scripts/with-emulator.sh, whose accepted token ($TEAMSOP_TOKEN) is a fresh
 # random canary: runs test_abi whole, then the CLI on failing paths (and with a
-# second, wrong canary token), capturing stdout and stderr of each, and asserts
-# that no canary, and none of test_abi's own test tokens (its g_secrets), is in
-# any of it. Any prefix of 12 characters of a canary counts as a leak too.
+# second, wrong canary token; with its -vv log lines and TEAMSOP_LOG), then
+# test_long whole, capturing stdout and stderr of each, and asserts that no
+# canary, and none of test_abi's own test tokens (its g_secrets), is in any of
+# it. Any prefix of 12 characters of a canary counts as a leak too.
 define TOKEN_CHECK_SH
 set -u
-abi=$$1 cli=$$2
+abi=$$1 cli=$$2 long=$$3
 : "$${TEAMSOP_TOKEN:?run under scripts/with-emulator.sh}"
 case "$$TEAMSOP_TOKEN" in tsopcanary*) ;; *) echo "token-check: TEAMSOP_TOKEN is not a canary" >&2; exit 2 ;; esac
 dir=$$(mktemp -d)
@@ -183,6 +185,13 @@ case_ "cli wrong token" 4 env TEAMSOP_TOKEN="$$wrong" "$$cli" "$${target[@]}" --
 case_ "cli token with a newline" 1 env TEAMSOP_TOKEN="$$wrong
 x" "$$cli" "$${target[@]}" --chat c --operation o
 case_ "cli token with a tab" 1 env TEAMSOP_TOKEN="$$wrong	x" "$$cli" "$${target[@]}" --chat c --operation o
+chat c-429 7 -vv
+chat c-reset 2 -vv
+case_ "cli wrong token -vv" 4 env TEAMSOP_TOKEN="$$wrong" "$$cli" "$${target[@]}" -vv --chat c --operation o
+case_ "cli TEAMSOP_LOG=debug" 6 env TEAMSOP_LOG=debug "$$cli" "$${target[@]}" --chat c-404 --operation o
+case_ "cli --token-command" 4 env -u TEAMSOP_TOKEN "$$cli" "$${target[@]}" -vv \
+  --token-command "echo $$wrong" --chat c --operation o
+case_ "test_long" 0 "$$long"
 needles=("$$TEAMSOP_TOKEN" "$${TEAMSOP_TOKEN:0:12}" "$$wrong" "$${wrong:0:12}")
 while IFS= read -r s; do [ -n "$$s" ] && needles+=("$$s"); done < <(
   sed -n '/g_secrets\[\] = {/,/};/p' tests/c/test_abi.c | grep -o '"[^"]*"' | tr -d '"')
@@ -234,10 +243,10 @@ asan-test: memcheck-deps $(ASAN_DIR)/test_abi $(ASAN_DIR)/soak $(ASAN_DIR)/load
 	$(MEM_EMU) --no-record --scenarios $(LOAD_SCEN) -- \
 	  $(LOAD_CHECK) default $(ASAN_LOAD_THREADS) $(ASAN_LOAD_RETRY_CALLS) -- env $(ASAN_ENV) $(ASAN_DIR)/load
 
-stderr-token-check: $(BUILD)/test_abi $(BUILD)/teamsop-get
+stderr-token-check: $(BUILD)/test_abi $(BUILD)/teamsop-get $(BUILD)/test_long
 	TEAMSOP_EMULATOR_TOKEN="tsopcanary$$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" \
 	  $(MEM_EMU) --scenarios $(MEM_SCEN) -- \
-	  bash -c "$$TOKEN_CHECK_SH" token-check $(BUILD)/test_abi $(BUILD)/teamsop-get
+	  bash -c "$$TOKEN_CHECK_SH" token-check $(BUILD)/test_abi $(BUILD)/teamsop-get $(BUILD)/test_long
 
 TEST_TARGETS += memcheck asan-test soak-test load-test stderr-token-check
 

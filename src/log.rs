@@ -116,14 +116,25 @@ impl fmt::Debug for Logger {
     }
 }
 
+/// What a line usually takes: room for it up front spares the reallocations of
+/// a string grown piece by piece.
+const LINE_CAPACITY: usize = 320;
+
 /// `args` formatted as one line: line breaks and other control characters (which
 /// may come from a server's text) are shown escaped.
 fn one_line(args: fmt::Arguments<'_>) -> String {
     let text = match args.as_str() {
         Some(s) => s.to_owned(),
-        None => args.to_string(),
+        None => {
+            let mut text = String::with_capacity(LINE_CAPACITY);
+            // Writing into a String cannot fail.
+            let _ = fmt::Write::write_fmt(&mut text, args);
+            text
+        }
     };
-    if !text.chars().any(char::is_control) {
+    // Visible ASCII and spaces (nearly every line) need no closer look.
+    let plain = |b: &u8| (0x20..0x7f).contains(b);
+    if text.as_bytes().iter().all(plain) || !text.chars().any(char::is_control) {
         return text;
     }
     text.chars()
@@ -151,26 +162,32 @@ impl LogSink for Stderr {
     }
 }
 
-/// Called with a failing call's error just before its ERROR line goes out, so a
-/// sink that asks "why did the last call fail?" (the C ABI's per-thread last
-/// error) already gets this failure. Set once by the C layer.
-static FAILURE_RECORDER: std::sync::OnceLock<fn(&crate::error::Error)> = std::sync::OnceLock::new();
+/// How the API in use tells a failure: its result's name and its message.
+pub(crate) type FailureWords = fn(&crate::error::Error) -> (&'static str, String);
+
+/// Set once by the C layer: records a failing call's error as this thread's last
+/// error just before its ERROR line goes out (so a sink that asks "why did the
+/// last call fail?" already gets this failure), and words it as the C ABI does
+/// (`TEAMSOP_ERR_NOT_FOUND`, remedies naming C functions).
+static FAILURE_WORDS: std::sync::OnceLock<FailureWords> = std::sync::OnceLock::new();
 
 /// Sets the function [`Logger::failed`] calls first (once per process).
-pub(crate) fn set_failure_recorder(record: fn(&crate::error::Error)) {
-    let _ = FAILURE_RECORDER.set(record);
+pub(crate) fn set_failure_words(words: FailureWords) {
+    let _ = FAILURE_WORDS.set(words);
 }
 
 impl Logger {
-    /// The ERROR line of a call that failed with `error` (`what` names the call).
+    /// The ERROR line of a call that failed with `error` (`what` names the call):
+    /// its result and its message.
     pub(crate) fn failed(&self, what: &str, error: &crate::error::Error) {
         if self.enabled(LogLevel::Error) {
-            if let Some(record) = FAILURE_RECORDER.get() {
-                record(error);
-            }
+            let (result, message) = match FAILURE_WORDS.get() {
+                Some(words) => words(error),
+                None => (error.kind_name(), error.to_string()),
+            };
             self.emit(
                 LogLevel::Error,
-                format_args!("{what} failed ({}): {}", error.kind_name(), error.message()),
+                format_args!("{what} failed ({result}): {message}"),
             );
         }
     }

@@ -20,15 +20,22 @@
 //   call, so a Dispose racing with a call on another thread defers the free until
 //   that call has returned, and a handle is freed exactly once.
 // - No managed exception ever unwinds through native frames: the teamsop_wait
-//   callback catches everything and rethrows after the native call returned.
+//   callback catches everything and rethrows after the native call returned; the
+//   token provider's exception is kept (per thread) and thrown, inside a
+//   TeamsOpException, after the call that asked for the token returned; a log
+//   delegate's exception is dropped.
+// - Delegates handed to native code (token provider, log) are kept by the
+//   client's SafeHandle for as long as the native client lives.
 
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace TeamsOp
 {
@@ -138,6 +145,48 @@ namespace TeamsOp
         China = 3,
     }
 
+    /// <summary>How much a log line matters (C <c>teamsop_log_level</c>, same values); a log set for a level gets that level and those above it.</summary>
+    public enum TeamsOpLogLevel
+    {
+        /// <summary>A call failed: its result and message.</summary>
+        Error = 1,
+        /// <summary>A retry (429/503/504/reset): status or fault, attempt, pause.</summary>
+        Warn = 2,
+        /// <summary>Each HTTP request sent: method, URL, status, milliseconds, request-id, client-request-id.</summary>
+        Info = 3,
+        /// <summary>404 re-polls, connections opened or reused, TLS, proxy, pacing, token renewals.</summary>
+        Debug = 4,
+    }
+
+    /// <summary>
+    /// What a token provider (<see cref="TeamsOpClient.SetTokenProvider"/>) gives: an access
+    /// token and, when known, when it expires. Its <see cref="ToString"/> never shows the token.
+    /// </summary>
+    public sealed class TeamsOpToken
+    {
+        /// <summary>A token and its expiry.</summary>
+        /// <param name="accessToken">The bearer token: visible ASCII, not empty, under 16384 bytes.</param>
+        /// <param name="expiresOn">When it expires, or null when unknown (it is then renewed only after a 401).</param>
+        public TeamsOpToken(string accessToken, DateTimeOffset? expiresOn)
+        {
+            AccessToken = accessToken;
+            ExpiresOn = expiresOn;
+        }
+
+        /// <summary>The bearer token.</summary>
+        public string AccessToken { get; private set; }
+
+        /// <summary>When it expires, or null when unknown.</summary>
+        public DateTimeOffset? ExpiresOn { get; private set; }
+
+        /// <summary>The expiry, never the token.</summary>
+        /// <returns>A description without the token.</returns>
+        public override string ToString()
+        {
+            return ExpiresOn.HasValue ? "TeamsOpToken (expires " + ExpiresOn.Value.ToString("o") + ")" : "TeamsOpToken (expiry unknown)";
+        }
+    }
+
     /// <summary>
     /// A failed library call: the <see cref="Result"/> and what the library recorded
     /// about it (<c>teamsop_last_*</c>, read on the calling thread right after the
@@ -155,6 +204,18 @@ namespace TeamsOp
         public TeamsOpException(Result result, string message, int httpStatus, string graphCode,
                                 string requestId, string clientRequestId)
             : base(message)
+        {
+            Result = result;
+            HttpStatus = httpStatus;
+            GraphCode = graphCode;
+            RequestId = requestId;
+            ClientRequestId = clientRequestId;
+        }
+
+        // A failure whose cause is another exception (a token provider's).
+        internal TeamsOpException(Result result, string message, int httpStatus, string graphCode,
+                                  string requestId, string clientRequestId, Exception inner)
+            : base(message, inner)
         {
             Result = result;
             HttpStatus = httpStatus;
@@ -197,6 +258,14 @@ namespace TeamsOp
             {
                 message = TeamsOpClient.ResultName(result);
             }
+            // A token provider that threw on this thread during the call: the call
+            // failed for want of a token, and the exception says why.
+            Exception provider = ProviderFailure.Take();
+            if (provider != null && result == Result.Unauthorized)
+            {
+                return new TeamsOpException(result, "the token provider threw: " + provider.Message, httpStatus,
+                                            graphCode, requestId, clientRequestId, provider);
+            }
             return new TeamsOpException(result, message, httpStatus, graphCode, requestId, clientRequestId);
         }
 
@@ -218,6 +287,20 @@ namespace TeamsOp
     {
         // Called by the marshaller for a return value or an out parameter.
         public ClientHandle() : base(IntPtr.Zero, true) { }
+
+        // The delegates handed to the native client (token providers, logs), kept
+        // alive as long as this handle: a call under way on another thread may
+        // still use one that was replaced.
+        private readonly List<object> callbacks = new List<object>();
+
+        /// <summary>Keeps <paramref name="callback"/> alive as long as this handle.</summary>
+        internal void Keep(object callback)
+        {
+            lock (callbacks)
+            {
+                callbacks.Add(callback);
+            }
+        }
 
         /// <summary>True for NULL.</summary>
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
@@ -247,6 +330,55 @@ namespace TeamsOp
         {
             NativeMethods.teamsop_free(handle);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Owns a <c>teamsop_cancel*</c>; released with <c>teamsop_cancel_free</c>, exactly
+    /// once, when no call (a wait, a trigger) is using it.
+    /// </summary>
+    internal sealed class CancelHandle : SafeHandle
+    {
+        // Called by the marshaller for a return value.
+        public CancelHandle() : base(IntPtr.Zero, true) { }
+
+        /// <summary>True for NULL.</summary>
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        /// <summary>Calls <c>teamsop_cancel_free</c>.</summary>
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.teamsop_cancel_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The exception a token provider threw on this thread, kept from the moment it is
+    /// caught (in native code's callback) until the call that asked for the token
+    /// returns and reads it.
+    /// </summary>
+    internal static class ProviderFailure
+    {
+        [ThreadStatic]
+        private static Exception pending;
+
+        internal static void Set(Exception e)
+        {
+            pending = e;
+        }
+
+        /// <summary>Forgets what an earlier call on this thread may have left.</summary>
+        internal static void Clear()
+        {
+            pending = null;
+        }
+
+        internal static Exception Take()
+        {
+            Exception e = pending;
+            pending = null;
+            return e;
         }
     }
 
@@ -723,6 +855,7 @@ namespace TeamsOp
             byte[] chat = Utf8.ToNative(chatId, "chatId");
             byte[] op = Utf8.ToNative(operationId, "operationId");
             OperationHandle result;
+            ProviderFailure.Clear();
             Result r = NativeMethods.teamsop_get(Handle, chat, op, out result);
             return Take(r, result);
         }
@@ -740,6 +873,7 @@ namespace TeamsOp
             byte[] team = Utf8.ToNative(teamId, "teamId");
             byte[] op = Utf8.ToNative(operationId, "operationId");
             OperationHandle result;
+            ProviderFailure.Clear();
             Result r = NativeMethods.teamsop_get_team_operation(Handle, team, op, out result);
             return Take(r, result);
         }
@@ -760,6 +894,7 @@ namespace TeamsOp
         {
             byte[] loc = Utf8.ToNative(location, "location");
             OperationHandle result;
+            ProviderFailure.Clear();
             Result r = NativeMethods.teamsop_get_location(Handle, loc, out result);
             return Take(r, result);
         }
@@ -797,16 +932,18 @@ namespace TeamsOp
         }
 
         /// <summary>
-        /// As <see cref="Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>, and also stops
-        /// when <paramref name="cancellationToken"/> is cancelled. The token is looked at before the
-        /// first GET and after every poll (not during a pause, which may last up to 10 s).
+        /// As <see cref="Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>, and also stops,
+        /// within 100 ms, when <paramref name="cancellationToken"/> is cancelled from any thread:
+        /// in a GET, in a retry's pause or between polls (the token is registered to trigger a
+        /// native <c>teamsop_cancel</c>). A token already cancelled sends nothing. A token
+        /// provider being asked is not interrupted: the wait ends when it returns.
         /// </summary>
         /// <param name="location">The Location header's value.</param>
         /// <param name="timeout">The deadline for the whole wait.</param>
         /// <param name="onPoll">Null, or the callback, as in the other overload.</param>
         /// <param name="cancellationToken">Stops the wait when cancelled.</param>
         /// <returns>The terminal operation, owned by the caller: dispose it.</returns>
-        /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+        /// <exception cref="OperationCanceledException">The token was cancelled (its <see cref="OperationCanceledException.CancellationToken"/> is <paramref name="cancellationToken"/>).</exception>
         /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
         /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
         /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is out of range.</exception>
@@ -817,20 +954,82 @@ namespace TeamsOp
         {
             byte[] loc = Utf8.ToNative(location, "location");
             uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            return WaitNative(loc, ms, onPoll, cancellationToken);
+        }
+
+        /// <summary>
+        /// As <see cref="Wait(string, TimeSpan, Func{TeamsOperationView, bool}, CancellationToken)"/>
+        /// without a callback.
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <param name="timeout">The deadline for the whole wait.</param>
+        /// <param name="cancellationToken">Stops the wait when cancelled.</param>
+        /// <returns>The terminal operation, owned by the caller: dispose it.</returns>
+        /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is out of range.</exception>
+        /// <exception cref="TeamsOpException">As in the other overloads.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOperation Wait(string location, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            return Wait(location, timeout, null, cancellationToken);
+        }
+
+        /// <summary>
+        /// <see cref="Wait(string, TimeSpan, Func{TeamsOperationView, bool}, CancellationToken)"/> on a
+        /// thread-pool thread: the task completes with the terminal operation, faults with what
+        /// <c>Wait</c> would throw, or is cancelled when <paramref name="cancellationToken"/> is
+        /// (within 100 ms, wherever the wait is). <paramref name="onPoll"/>, if any, and the token
+        /// provider run on that thread-pool thread. The arguments are checked before the task starts.
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <param name="timeout">The deadline for the whole wait.</param>
+        /// <param name="onPoll">Null, or the callback, as in <c>Wait</c>.</param>
+        /// <param name="cancellationToken">Cancels the wait.</param>
+        /// <returns>The task of the wait; its operation is owned by the caller: dispose it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is out of range.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public Task<TeamsOperation> WaitAsync(string location, TimeSpan timeout,
+                                              Func<TeamsOperationView, bool> onPoll = null,
+                                              CancellationToken cancellationToken = default(CancellationToken))
+        {
+            byte[] loc = Utf8.ToNative(location, "location");
+            uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            ClientHandle unused = Handle;
+            return Task.Run(() => WaitNative(loc, ms, onPoll, cancellationToken), cancellationToken);
+        }
+
+        private TeamsOperation WaitNative(byte[] loc, uint ms, Func<TeamsOperationView, bool> onPoll,
+                                          CancellationToken cancellationToken)
+        {
             ClientHandle h = Handle;
             cancellationToken.ThrowIfCancellationRequested();
 
-            var state = new WaitState(onPoll, cancellationToken);
-            NativeMethods.PollFn trampoline = null;
-            if (onPoll != null || cancellationToken.CanBeCanceled)
-            {
-                trampoline = state.OnPoll;
-            }
+            var state = new WaitState(onPoll);
+            NativeMethods.PollFn trampoline = onPoll != null ? state.OnPoll : (NativeMethods.PollFn)null;
             OperationHandle result;
-            Result r = NativeMethods.teamsop_wait(h, loc, ms, trampoline, IntPtr.Zero, out result);
-            // Read the per-thread record at once, before anything else can touch it.
-            TeamsOpException error = r == Result.Ok ? null : TeamsOpException.FromLastError(r);
-            // The native side may call the delegate until teamsop_wait returns.
+            Result r;
+            TeamsOpException error;
+            using (CancelHandle cancel = cancellationToken.CanBeCanceled ? NewCancel() : null)
+            {
+                // Disposed before the cancel handle: Dispose waits for a trigger running on
+                // another thread, so none runs on a freed handle.
+                using (cancellationToken.CanBeCanceled
+                           ? cancellationToken.Register(() => NativeMethods.teamsop_cancel_trigger(cancel))
+                           : default(CancellationTokenRegistration))
+                {
+                    ProviderFailure.Clear();
+                    r = cancel != null
+                        ? NativeMethods.teamsop_wait_cancellable(h, loc, ms, trampoline, IntPtr.Zero, cancel, out result)
+                        : NativeMethods.teamsop_wait_cancellable(h, loc, ms, trampoline, IntPtr.Zero, IntPtr.Zero, out result);
+                    // Read the per-thread record at once, before anything else can touch it.
+                    error = r == Result.Ok ? null : TeamsOpException.FromLastError(r);
+                }
+            }
+            // The native side may call the delegate until teamsop_wait_cancellable returns.
             GC.KeepAlive(trampoline);
             GC.KeepAlive(state);
 
@@ -839,7 +1038,7 @@ namespace TeamsOp
                 result.Dispose();
                 state.Thrown.Throw();
             }
-            if (state.CancelledByToken)
+            if (r == Result.Cancelled && !state.StoppedByCallback && cancellationToken.IsCancellationRequested)
             {
                 result.Dispose();
                 throw new OperationCanceledException(cancellationToken);
@@ -850,6 +1049,82 @@ namespace TeamsOp
                 throw error;
             }
             return new TeamsOperation(result);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static CancelHandle NewCancel()
+        {
+            CancelHandle cancel = NativeMethods.teamsop_cancel_new();
+            if (cancel.IsInvalid)
+            {
+                cancel.Dispose();
+                throw new OutOfMemoryException("teamsop_cancel_new: out of memory");
+            }
+            return cancel;
+        }
+
+        /// <summary>
+        /// Sets the token provider: asked for a token on the thread of the call that needs one,
+        /// before a request when the client has no token or the provider's last token expires
+        /// within 5 minutes, and once after a 401 (the request is then sent once more). Its
+        /// argument is the decoded claims challenge of that 401 (continuous access evaluation:
+        /// a JSON object to hand to the identity platform, e.g. MSAL's <c>WithClaims</c>), or
+        /// null. Never called twice at once for this client; it may call this client (a call it
+        /// makes uses the token already set). A token set with <see cref="SetToken"/> is used
+        /// until a 401 has it renewed. Null removes the provider; the last token it gave stays.
+        /// </summary>
+        /// <remarks>
+        /// A token it gives that is null, empty, has a character outside visible ASCII or does
+        /// not fit in 16383 bytes fails the call with <see cref="Result.Unauthorized"/> and a
+        /// message saying so (never quoting it). An exception it throws never reaches native
+        /// code: the call that asked fails with a <see cref="TeamsOpException"/>
+        /// (<see cref="Result.Unauthorized"/>, message "the token provider threw: " and the
+        /// exception's, the exception as <see cref="Exception.InnerException"/>); other calls
+        /// waiting for that answer fail with <see cref="Result.Unauthorized"/> too. A renewal
+        /// before expiry that fails while the token in hand still works does not fail the
+        /// call. The delegate is kept alive by the client (replaced ones too, until it is
+        /// disposed: calls under way may still use them).
+        /// </remarks>
+        /// <param name="provider">Claims (or null) in, token and expiry out; or null.</param>
+        /// <exception cref="TeamsOpException">The library refused.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetTokenProvider(Func<string, TeamsOpToken> provider)
+        {
+            ClientHandle h = Handle;
+            if (provider == null)
+            {
+                TeamsOpException.Check(NativeMethods.teamsop_client_set_token_provider(h, null, IntPtr.Zero));
+                return;
+            }
+            NativeMethods.TokenFn fn = new TokenSource(provider).Provide;
+            h.Keep(fn);
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_token_provider(h, fn, IntPtr.Zero));
+        }
+
+        /// <summary>
+        /// Sends the client's log lines up to <paramref name="maxLevel"/> to <paramref name="sink"/>,
+        /// instead of <c>TEAMSOP_LOG</c>'s stderr lines; null turns logging off (<c>TEAMSOP_LOG</c>
+        /// included). Each line is one line without a newline and never holds the token. Called
+        /// on the thread of the call a line describes; it may call into the library. An
+        /// exception it throws is caught and dropped (a log line cannot fail a call). The
+        /// delegate is kept alive by the client.
+        /// </summary>
+        /// <param name="maxLevel">The most detailed level sent.</param>
+        /// <param name="sink">Level and line in; or null.</param>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: a level outside <see cref="TeamsOpLogLevel"/>; the setting is unchanged.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetLog(TeamsOpLogLevel maxLevel, Action<TeamsOpLogLevel, string> sink)
+        {
+            ClientHandle h = Handle;
+            uint level = unchecked((uint)maxLevel);
+            if (sink == null)
+            {
+                TeamsOpException.Check(NativeMethods.teamsop_client_set_log(h, level, null, IntPtr.Zero));
+                return;
+            }
+            NativeMethods.LogFn fn = new LogSink(sink).Line;
+            h.Keep(fn);
+            TeamsOpException.Check(NativeMethods.teamsop_client_set_log(h, level, fn, IntPtr.Zero));
         }
 
         /// <summary>Parses a teamsAsyncOperation JSON body already in hand (no network). Thread-safe.</summary>
@@ -925,16 +1200,14 @@ namespace TeamsOp
         private sealed class WaitState
         {
             private readonly Func<TeamsOperationView, bool> onPoll;
-            private readonly CancellationToken token;
 
-            internal WaitState(Func<TeamsOperationView, bool> onPoll, CancellationToken token)
+            internal WaitState(Func<TeamsOperationView, bool> onPoll)
             {
                 this.onPoll = onPoll;
-                this.token = token;
             }
 
             internal ExceptionDispatchInfo Thrown;
-            internal bool CancelledByToken;
+            internal bool StoppedByCallback;
 
             /// <summary>The teamsop_poll_fn: never lets an exception out.</summary>
             internal bool OnPoll(IntPtr current, IntPtr userData)
@@ -942,21 +1215,14 @@ namespace TeamsOp
                 TeamsOperationView view = null;
                 try
                 {
-                    if (Thrown != null || CancelledByToken)
+                    if (Thrown != null || StoppedByCallback)
                     {
                         return false;
                     }
-                    if (onPoll != null)
+                    view = new TeamsOperationView(current);
+                    if (!onPoll(view))
                     {
-                        view = new TeamsOperationView(current);
-                        if (!onPoll(view))
-                        {
-                            return false;
-                        }
-                    }
-                    if (token.IsCancellationRequested)
-                    {
-                        CancelledByToken = true;
+                        StoppedByCallback = true;
                         return false;
                     }
                     return true;
@@ -972,6 +1238,89 @@ namespace TeamsOp
                     {
                         view.Invalidate();
                     }
+                }
+            }
+        }
+
+        /// <summary>A token provider delegate as a <c>teamsop_token_fn</c>.</summary>
+        private sealed class TokenSource
+        {
+            private readonly Func<string, TeamsOpToken> provider;
+
+            internal TokenSource(Func<string, TeamsOpToken> provider)
+            {
+                this.provider = provider;
+            }
+
+            /// <summary>
+            /// The teamsop_token_fn: never lets an exception out. A token that does not fit is
+            /// handed over without its NUL, a U+0000 in one as DEL, and a lone surrogate as
+            /// U+FFFD, so that the library refuses it with its own message.
+            /// </summary>
+            internal bool Provide(IntPtr userData, IntPtr claims, IntPtr buf, UIntPtr bufLen, IntPtr expiresUnixMs)
+            {
+                byte[] bytes = null;
+                try
+                {
+                    TeamsOpToken token = provider(Utf8.FromNative(claims));
+                    if (token == null || token.AccessToken == null)
+                    {
+                        throw new InvalidOperationException("the token provider returned no token (null)");
+                    }
+                    bytes = Encoding.UTF8.GetBytes(token.AccessToken);
+                    long room = (long)Math.Min(bufLen.ToUInt64(), (ulong)int.MaxValue);
+                    int n = (int)Math.Min(bytes.Length, room);
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (bytes[i] == 0)
+                        {
+                            bytes[i] = 0x7f;
+                        }
+                    }
+                    Marshal.Copy(bytes, 0, buf, n);
+                    if (n < room)
+                    {
+                        Marshal.WriteByte(buf, n, 0);
+                    }
+                    long expires = token.ExpiresOn.HasValue ? token.ExpiresOn.Value.ToUnixTimeMilliseconds() : long.MinValue;
+                    Marshal.WriteInt64(expiresUnixMs, expires);
+                    return true;
+                }
+                catch (Exception e)
+                {
+                    ProviderFailure.Set(e);
+                    return false;
+                }
+                finally
+                {
+                    if (bytes != null)
+                    {
+                        Array.Clear(bytes, 0, bytes.Length);
+                    }
+                }
+            }
+        }
+
+        /// <summary>A log delegate as a <c>teamsop_log_fn</c>.</summary>
+        private sealed class LogSink
+        {
+            private readonly Action<TeamsOpLogLevel, string> sink;
+
+            internal LogSink(Action<TeamsOpLogLevel, string> sink)
+            {
+                this.sink = sink;
+            }
+
+            /// <summary>The teamsop_log_fn: what the delegate throws is dropped.</summary>
+            internal void Line(IntPtr userData, uint level, IntPtr line)
+            {
+                try
+                {
+                    sink((TeamsOpLogLevel)level, Utf8.FromNative(line) ?? string.Empty);
+                }
+                catch (Exception)
+                {
+                    // A log line cannot fail a call.
                 }
             }
         }
@@ -1275,6 +1624,15 @@ namespace TeamsOp
         [return: MarshalAs(UnmanagedType.I1)]
         internal delegate bool PollFn(IntPtr current, IntPtr userData);
 
+        /// <summary><c>teamsop_token_fn</c>.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        internal delegate bool TokenFn(IntPtr userData, IntPtr claims, IntPtr buf, UIntPtr bufLen, IntPtr expiresUnixMs);
+
+        /// <summary><c>teamsop_log_fn</c>.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogFn(IntPtr userData, uint level, IntPtr line);
+
         // Client
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern ClientHandle teamsop_client_new(byte[] accessToken);
@@ -1298,6 +1656,21 @@ namespace TeamsOp
         internal static extern Result teamsop_client_set_ca_file(ClientHandle client, byte[] pemPath);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern Result teamsop_client_set_select(ClientHandle client, byte[] fields);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_token_provider(ClientHandle client, TokenFn fn, IntPtr userData);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_client_set_log(ClientHandle client, uint maxLevel, LogFn fn, IntPtr userData);
+
+        // Cancelling
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern CancelHandle teamsop_cancel_new();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_cancel_trigger(CancelHandle cancel);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        internal static extern bool teamsop_cancel_is_triggered(CancelHandle cancel);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_cancel_free(IntPtr cancel);
 
         // Fetching
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
@@ -1312,6 +1685,14 @@ namespace TeamsOp
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern Result teamsop_wait(ClientHandle client, byte[] location, uint timeoutMs,
                                                    PollFn onPoll, IntPtr userData, out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_wait_cancellable(ClientHandle client, byte[] location, uint timeoutMs,
+                                                               PollFn onPoll, IntPtr userData, CancelHandle cancel,
+                                                               out OperationHandle result);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_wait_cancellable(ClientHandle client, byte[] location, uint timeoutMs,
+                                                               PollFn onPoll, IntPtr userData, IntPtr noCancel,
+                                                               out OperationHandle result);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern Result teamsop_parse(byte[] json, UIntPtr len, out OperationHandle result);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::settings::Token;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{log, Logger};
+use crate::remedy::Remedy;
 
 /// How long before its expiry a provided token is renewed.
 pub const RENEW_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -143,8 +144,10 @@ impl Auth {
             (current, expiring)
         };
         if !expiring {
-            return current
-                .ok_or_else(|| Error::invalid("no access token is set; nothing was sent"));
+            return current.ok_or_else(|| {
+                Error::invalid("no access token is set; nothing was sent")
+                    .with_remedy(Remedy::SetToken)
+            });
         }
         match &current {
             None => log!(log, Debug, "token: none set; asking the provider"),
@@ -398,6 +401,7 @@ mod tests {
         let auth = Auth::default();
         let err = auth.bearer(far(), &Logger::off()).err().unwrap();
         assert_eq!(*err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(err.remedy(), Some(Remedy::SetToken));
     }
 
     #[test]

@@ -350,9 +350,13 @@ impl<'a> Call<'a> {
                 cancel: self.ctx.cancel,
                 log: &settings.log,
             };
-            let sent = Instant::now();
+            // The clock is read for the INFO line only: logging off costs nothing.
+            let sent = settings
+                .log
+                .enabled(crate::log::LogLevel::Info)
+                .then(Instant::now);
             let reply = self.http.send(&request);
-            if settings.log.enabled(crate::log::LogLevel::Info) {
+            if let Some(sent) = sent {
                 let shown = match &shown_host {
                     None => current.as_str().to_owned(),
                     Some(_) => token.redact(current.as_str()),

@@ -188,12 +188,18 @@ impl Client {
 
     /// `GET {base}/chats/{chat_id}/operations/{operation_id}`.
     pub fn get_chat_operation(&self, chat_id: &str, operation_id: &str) -> Result<Operation> {
-        self.get(&OperationRef::new(Parent::Chat, chat_id, operation_id)?)
+        match OperationRef::new(Parent::Chat, chat_id, operation_id) {
+            Ok(op) => self.get(&op),
+            Err(e) => Err(self.refused(CallName::Get, e)),
+        }
     }
 
     /// `GET {base}/teams/{team_id}/operations/{operation_id}`.
     pub fn get_team_operation(&self, team_id: &str, operation_id: &str) -> Result<Operation> {
-        self.get(&OperationRef::new(Parent::Team, team_id, operation_id)?)
+        match OperationRef::new(Parent::Team, team_id, operation_id) {
+            Ok(op) => self.get(&op),
+            Err(e) => Err(self.refused(CallName::Get, e)),
+        }
     }
 
     /// GETs the operation a 202's `Location` names (see [`crate::parse_location`]).
@@ -203,7 +209,7 @@ impl Client {
             let deadline = deadline_after(Instant::now(), settings.timeout);
             fetch(&self.ctx(&settings, None), &op, deadline, true).map(|f| f.operation)
         });
-        logged(&settings, "GET of the Location", done)
+        logged(&settings, CallName::GetLocation, done)
     }
 
     /// GETs one operation.
@@ -211,7 +217,14 @@ impl Client {
         let settings = self.snapshot();
         let deadline = deadline_after(Instant::now(), settings.timeout);
         let done = fetch(&self.ctx(&settings, None), op, deadline, true).map(|f| f.operation);
-        logged(&settings, "GET of the operation", done)
+        logged(&settings, CallName::Get, done)
+    }
+
+    /// `error`, which ended a call of this client before it started (its
+    /// arguments were refused), after its ERROR line: every failing call has one.
+    pub(crate) fn refused(&self, call: CallName, error: Error) -> Error {
+        self.snapshot().log.failed(call.what(), &error);
+        error
     }
 
     /// What a call made now works with.
@@ -250,9 +263,9 @@ impl Client {
         let settings = self.snapshot();
         let ctx = self.ctx(&settings, cancel);
         let done = parse_location(location, &settings.base).and_then(|op| {
-            // The operation's status, quoted in a timeout's message, is server text.
-            let token = self.auth.current();
-            let redact = |text: &str| match &token {
+            // The operation's status, quoted in a timeout's message, is server
+            // text; a provider may renew the token during the wait.
+            let redact = |text: &str| match self.auth.current() {
                 Some(token) => token.redact(text),
                 None => text.to_owned(),
             };
@@ -272,7 +285,28 @@ impl Client {
                 redact,
             )
         });
-        logged(&settings, "wait", done)
+        logged(&settings, CallName::Wait, done)
+    }
+}
+
+/// The calls of a client, as ERROR lines name them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CallName {
+    /// A GET by ids.
+    Get,
+    /// A GET of a Location.
+    GetLocation,
+    /// A wait.
+    Wait,
+}
+
+impl CallName {
+    fn what(self) -> &'static str {
+        match self {
+            CallName::Get => "GET of the operation",
+            CallName::GetLocation => "GET of the Location",
+            CallName::Wait => "wait",
+        }
     }
 }
 
@@ -280,9 +314,9 @@ impl Client {
 pub(crate) const MAX_URL_BYTES: usize = 65_534;
 
 /// `done`, with an ERROR line when it is an error.
-fn logged<T>(settings: &Settings, what: &str, done: Result<T>) -> Result<T> {
+fn logged<T>(settings: &Settings, call: CallName, done: Result<T>) -> Result<T> {
     if let Err(e) = &done {
-        settings.log.failed(what, e);
+        settings.log.failed(call.what(), e);
     }
     done
 }

@@ -32,8 +32,9 @@ static HOOK: Once = Once::new();
 /// hands every other panic to the hook that was there before (the host's).
 fn install_quiet_hook() {
     HOOK.call_once(|| {
-        // An ERROR log line's callback may ask for this thread's last error.
-        crate::log::set_failure_recorder(error_record::set);
+        // An ERROR log line's callback may ask for this thread's last error, and
+        // the line words the failure as the C ABI does.
+        crate::log::set_failure_words(error_record::set_and_word);
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {

@@ -12,6 +12,8 @@ use std::ffi::CString;
 use crate::error::Error;
 use crate::remedy::Remedy;
 
+use super::enums::{teamsop_result, CEnum};
+
 /// The last error, as C reads it.
 #[derive(Default)]
 pub(crate) struct Record {
@@ -40,6 +42,18 @@ pub(crate) fn set(error: &Error) {
     // A thread being torn down has no record to write; nothing is lost that a
     // caller could still read.
     let _ = LAST.try_with(|last| *last.borrow_mut() = record);
+}
+
+/// Records `error` as this thread's last error (see [`set`]) and tells it as the
+/// C ABI does: the `teamsop_result`'s name and the message `teamsop_last_error_message`
+/// gives. For the ERROR log line of a failing call.
+pub(crate) fn set_and_word(error: &Error) -> (&'static str, String) {
+    set(error);
+    let name = teamsop_result::from(error.kind())
+        .name()
+        .to_str()
+        .unwrap_or("TEAMSOP_ERR_UNKNOWN");
+    (name, c_message(error))
 }
 
 /// `f` of this thread's record, or `default` while the thread is torn down.

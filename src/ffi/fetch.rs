@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+use crate::client::CallName;
 use crate::endpoint::{OperationRef, Parent};
 use crate::error::Error;
 use crate::model::Operation;
@@ -89,9 +90,14 @@ unsafe fn get_by_ids(
     unsafe {
         out_boundary(out, || {
             let client = teamsop_client::borrow(client, "client")?;
-            let parent_id = str_arg(parent_id, parent_name)?;
-            let operation_id = str_arg(operation_id, "operation_id")?;
-            client.get(&OperationRef::new(parent, parent_id, operation_id)?)
+            let op = str_arg(parent_id, parent_name).and_then(|parent_id| {
+                let operation_id = str_arg(operation_id, "operation_id")?;
+                OperationRef::new(parent, parent_id, operation_id)
+            });
+            match op {
+                Ok(op) => client.get(&op),
+                Err(e) => Err(client.refused(CallName::Get, e)),
+            }
         })
     }
 }
@@ -121,7 +127,10 @@ pub unsafe extern "C" fn teamsop_get_location(
     unsafe {
         out_boundary(out, || {
             let client = teamsop_client::borrow(client, "client")?;
-            client.get_location(str_arg(location, "location")?)
+            match str_arg(location, "location") {
+                Ok(location) => client.get_location(location),
+                Err(e) => Err(client.refused(CallName::GetLocation, e)),
+            }
         })
     }
 }
@@ -197,7 +206,8 @@ pub unsafe extern "C" fn teamsop_wait_cancellable(
     unsafe {
         out_boundary(out, || {
             let client = teamsop_client::borrow(client, "client")?;
-            let location = str_arg(location, "location")?;
+            let location =
+                str_arg(location, "location").map_err(|e| client.refused(CallName::Wait, e))?;
             let cancel = teamsop_cancel::try_borrow(cancel);
             let timeout = Duration::from_millis(u64::from(timeout_ms));
             client.wait_cancellable(location, timeout, cancel, |current| match on_poll {

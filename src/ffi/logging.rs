@@ -27,8 +27,9 @@ use super::types::{teamsop_client, teamsop_log_fn, UserData};
 ///
 /// Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client or a `max_level`
 /// outside 1 to 4 (whether `fn` is NULL or not); the setting is then unchanged.
-/// Thread-safe: calls already under way keep the setting they started with.
-/// `user_data` must stay valid while `fn` is set.
+/// Thread-safe: calls already under way keep the setting they started with, so
+/// `user_data` must stay valid while `fn` is set, and after it is replaced or
+/// turned off until the calls under way then have returned.
 ///
 /// # Safety
 /// `client` is NULL or a live client; `fn` is NULL or a function that honours

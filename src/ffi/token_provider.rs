@@ -21,11 +21,12 @@ const TOKEN_BUF_LEN: usize = 16_384;
 ///
 /// With a provider set, a token given by `teamsop_client_set_token` is used until
 /// a 401 has it renewed. `user_data` is passed to `fn` untouched; it must stay
-/// valid while `fn` is set. `fn` is called on the threads that make calls on this
-/// client, never two at once for this client.
+/// valid while `fn` is set, and after it is replaced or removed until the calls
+/// under way then have returned (they keep the provider they started with). `fn`
+/// is called on the threads that make calls on this client, never two at once
+/// for this client.
 ///
-/// Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe (calls
-/// already under way keep the provider they started with).
+/// Errors: `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL client. Thread-safe.
 ///
 /// # Safety
 /// `client` is NULL or a live client; `fn` is NULL or a function that honours

@@ -1,7 +1,8 @@
 //! A lane: a single-threaded tokio runtime and the reqwest client (connection
 //! pool) whose connections live on it. Used by one thread at a time.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use super::failure::{self, Failure};
 use super::proxy::{Proxies, Proxy};
 use super::{Reply, Request};
 use crate::error::{Error, ErrorKind, Result};
+use crate::log::{log, LogLevel};
 
 /// `User-Agent` of every request.
 const AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
@@ -30,11 +32,18 @@ const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
 /// what the server sent, never what it announced.
 const BODY_SLACK: usize = 16 * 1024;
 
+/// How many connections a lane remembers for DEBUG lines (a pool keeps few).
+const CONNECTIONS_REMEMBERED: usize = 16;
+
 pub(super) struct Lane {
     runtime: Runtime,
     client: reqwest::Client,
     /// When this lane last finished a request.
     last_used: Cell<Option<Instant>>,
+    /// The local addresses of the connections it used while DEBUG lines were
+    /// on, the most recent last: a DEBUG line tells a new connection from one
+    /// reused by it.
+    connections: RefCell<Vec<SocketAddr>>,
 }
 
 impl Lane {
@@ -79,6 +88,7 @@ impl Lane {
             runtime,
             client,
             last_used: Cell::new(None),
+            connections: RefCell::new(Vec::new()),
         })
     }
 
@@ -150,6 +160,9 @@ impl Lane {
             .send()
             .await
             .map_err(|e| failure::send_failure(&e, &req.host(), via))?;
+        if req.log.enabled(LogLevel::Debug) {
+            self.log_connection(&response, req);
+        }
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let body = read_capped(&mut response, req).await;
@@ -158,6 +171,40 @@ impl Lane {
             headers,
             body,
         })
+    }
+}
+
+impl Lane {
+    /// The DEBUG line of the connection `response` came on: new, or reused.
+    fn log_connection(&self, response: &reqwest::Response, req: &Request<'_>) {
+        let Some(info) = response
+            .extensions()
+            .get::<hyper_util::client::legacy::connect::HttpInfo>()
+        else {
+            return;
+        };
+        let local = info.local_addr();
+        let mut known = self.connections.borrow_mut();
+        let reused = known.contains(&local);
+        if !reused {
+            if known.len() == CONNECTIONS_REMEMBERED {
+                known.remove(0);
+            }
+            known.push(local);
+        }
+        let tls = if req.url.scheme() == "https" {
+            "TLS "
+        } else {
+            ""
+        };
+        log!(
+            req.log,
+            Debug,
+            "http: {} {tls}connection to {} (local port {})",
+            if reused { "reused the" } else { "opened a new" },
+            req.host(),
+            local.port()
+        );
     }
 }
 

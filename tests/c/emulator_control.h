@@ -388,6 +388,9 @@ struct emu_stats {
   long long connections;
   long long requests;
   long long scripted;
+  long long unauthorized;      /* 401s of the token check */
+  long long claims_challenges; /* of those, with a claims challenge */
+  long long throttled;
 };
 
 static inline bool emu_control_stats(int port, struct emu_stats *out) {
@@ -398,10 +401,123 @@ static inline bool emu_control_stats(int port, struct emu_stats *out) {
     out->connections = emu_json_member_int(body, "connections", -1);
     out->requests = emu_json_member_int(body, "requests", -1);
     out->scripted = emu_json_member_int(body, "scripted", -1);
+    out->unauthorized = emu_json_member_int(body, "unauthorized", -1);
+    out->claims_challenges = emu_json_member_int(body, "claims_challenges", -1);
+    out->throttled = emu_json_member_int(body, "throttled", -1);
     ok = out->connections >= 0 && out->requests >= 0 && out->scripted >= 0;
   }
   free(body);
   return ok;
+}
+
+/* Scenarios (back to those given at start), records, stats, minted tokens,
+ * revocations, created operations: all back to the start. Returns the HTTP
+ * status (204). */
+static inline int emu_control_reset(int port) {
+  int status = 0;
+  free(emu_control_request(port, "POST", "/_emulator/reset", NULL, NULL, &status, NULL));
+  return status;
+}
+
+/* `text` as a JSON string literal (quotes included), malloc'd; NULL when out of
+ * memory. Control characters are written as \u00XX. */
+static inline char *emu_json_quote(const char *text) {
+  size_t n = strlen(text);
+  char *out = malloc(n * 6 + 3);
+  if (out == NULL) {
+    return NULL;
+  }
+  size_t o = 0;
+  out[o++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '"' || c == '\\') {
+      out[o++] = '\\';
+      out[o++] = (char)c;
+    } else if (c < 0x20) {
+      o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+    } else {
+      out[o++] = (char)c;
+    }
+  }
+  out[o++] = '"';
+  out[o] = '\0';
+  return out;
+}
+
+/* Mints a token (POST /_emulator/tokens): it expires `lifetime_ms` from now
+ * (negative: never) and carries `claims` (a JSON object as text; NULL: none).
+ * Returns the token (malloc'd) and writes its expiry in Unix ms to
+ * `*expires_unix_ms` (INT64_MIN when it never expires), or returns NULL (a
+ * message on stderr). */
+static inline char *emu_control_mint_token(int port, long long lifetime_ms, const char *claims,
+                                           int64_t *expires_unix_ms) {
+  char *quoted = claims != NULL ? emu_json_quote(claims) : NULL;
+  if (claims != NULL && quoted == NULL) {
+    return NULL;
+  }
+  size_t cap = 96 + (quoted != NULL ? strlen(quoted) : 0);
+  char *request = malloc(cap);
+  if (request == NULL) {
+    free(quoted);
+    return NULL;
+  }
+  int n = 0;
+  if (lifetime_ms >= 0) {
+    n = snprintf(request, cap, "{\"lifetime_ms\":%lld", lifetime_ms);
+  } else {
+    n = snprintf(request, cap, "{");
+  }
+  if (quoted != NULL) {
+    snprintf(request + n, cap - (size_t)n, "%s\"claims\":%s}", lifetime_ms >= 0 ? "," : "", quoted);
+  } else {
+    snprintf(request + n, cap - (size_t)n, "}");
+  }
+  free(quoted);
+  int status = 0;
+  char *body = emu_control_request(port, "POST", "/_emulator/tokens",
+                                   "Content-Type: application/json\r\n", request, &status, NULL);
+  free(request);
+  char *token = status == 200 ? emu_json_member_string(body, "token") : NULL;
+  if (token == NULL) {
+    fprintf(stderr, "    emulator did not mint a token (%d): %s\n", status,
+            body != NULL ? body : "(no answer)");
+  } else if (expires_unix_ms != NULL) {
+    const char *expiry = emu_json_member(body, "expires_unix_ms");
+    *expires_unix_ms = expiry != NULL && *expiry != 'n' ? emu_json_int(expiry, INT64_MIN) : INT64_MIN;
+  }
+  free(body);
+  return token;
+}
+
+/* Revokes `token`, or every token held when it is NULL (the configured one
+ * too), demanding `claims` (NULL: the emulator's default) of the tokens minted
+ * from now on. Returns the HTTP status (200). */
+static inline int emu_control_revoke(int port, const char *token, const char *claims) {
+  char *quoted_token = token != NULL ? emu_json_quote(token) : NULL;
+  char *quoted_claims = claims != NULL ? emu_json_quote(claims) : NULL;
+  size_t cap = 64 + (quoted_token != NULL ? strlen(quoted_token) : 0) +
+               (quoted_claims != NULL ? strlen(quoted_claims) : 0);
+  char *request = malloc(cap);
+  int status = 0;
+  if (request != NULL && (token == NULL || quoted_token != NULL) &&
+      (claims == NULL || quoted_claims != NULL)) {
+    int n = token != NULL ? snprintf(request, cap, "{\"token\":%s", quoted_token)
+                          : snprintf(request, cap, "{\"all\":true");
+    snprintf(request + n, cap - (size_t)n, "%s%s}", quoted_claims != NULL ? ",\"claims\":" : "",
+             quoted_claims != NULL ? quoted_claims : "");
+    char *body = emu_control_request(port, "POST", "/_emulator/revoke",
+                                     "Content-Type: application/json\r\n", request, &status, NULL);
+    if (status != 200) {
+      fprintf(stderr, "    emulator refused the revocation (%d): %s\n", status,
+              body != NULL ? body : "(no answer)");
+    }
+    free(body);
+  }
+  free(request);
+  free(quoted_token);
+  free(quoted_claims);
+  return status;
 }
 
 /* Loads scenarios (a JSON object or array); returns the HTTP status (204 when

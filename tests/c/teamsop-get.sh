@@ -80,6 +80,7 @@ expect_stderr_is() {
 expect_stderr_has() { if grep -Fq -- "$1" "$err"; then pass; else fail "stderr lacks '$1'"; fi; }
 expect_stdout_empty() { if [ ! -s "$out" ]; then pass; else fail "stdout is not empty"; fi; }
 expect_stderr_empty() { if [ ! -s "$err" ]; then pass; else fail "stderr is not empty"; fi; }
+expect_stdout_empty() { if [ ! -s "$out" ]; then pass; else fail "stdout is not empty"; fi; }
 
 # ---------------------------------------------------------------- the seed, as a table
 run "table" 0 "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
@@ -333,6 +334,117 @@ run "token on the command line" 64 "$cli" "${target[@]}" --token "$TEAMSOP_TOKEN
 expect_stderr_is "teamsop-get: unknown option --token
 Try 'teamsop-get --help'."
 
+# ---------------------------------------------------------------- -v, -vv
+run "verbose" 0 "$cli" "${target[@]}" -v --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+current="verbose: one INFO line"
+if [ "$(grep -c '^teamsop-get: INFO GET ' "$err")" -eq 1 ] && [ "$(wc -l <"$err")" -eq 1 ]; then pass; else fail "stderr is not one INFO line"; fi
+if grep -Eq "^teamsop-get: INFO GET ${TEAMSOP_BASE_URL}/chats/$SEED_CHAT/operations/$SEED_OP -> 200 in [0-9]+ ms \(request-id [0-9a-f-]{36}, client-request-id [0-9a-f-]{36}\)\$" "$err"; then
+  pass
+else
+  fail "the INFO line has not the method, URL, status, time and request ids"
+fi
+run "verbose twice" 0 "$cli" "${target[@]}" -vv --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "teamsop-get: INFO GET "
+expect_stderr_has "teamsop-get: DEBUG http: opened a new"
+run "verbose --verbose" 0 "$cli" "${target[@]}" --verbose --verbose --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "teamsop-get: DEBUG "
+run "verbose failure" 6 "$cli" "${target[@]}" -v --location "/teams('$TEAM')/operations('nope')"
+expect_stderr_has "teamsop-get: INFO GET "
+expect_stderr_has " -> 404 in "
+# The failure is reported once, by teamsop-get itself, not again as a log line.
+current="verbose failure: no ERROR line"
+if grep -q '^teamsop-get: ERROR' "$err"; then fail "an ERROR log line"; else pass; fi
+run "verbose wait" 0 "$cli" "${target[@]}" -vv --location "/teams('$TEAM')/operations('create-succeeded')" --wait 5
+expect_stderr_has "teamsop-get: INFO GET "
+# TEAMSOP_LOG without -v: the library's own stderr lines.
+run "TEAMSOP_LOG" 0 env TEAMSOP_LOG=info "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "teamsop: GET "
+
+# ---------------------------------------------------------------- --token-command
+# A command that mints a token from the emulator (its expiry on a second line,
+# in Unix seconds), handing over the claims it is given, and notes each run.
+curl_tls=()
+if [ -n "${TEAMSOP_CA_FILE:-}" ]; then curl_tls=(--cacert "$TEAMSOP_CA_FILE"); fi
+mint="$work/mint.sh"
+cat >"$mint" <<'MINT'
+#!/usr/bin/env bash
+set -eu
+echo "run claims=${TEAMSOP_CLAIMS-unset}" >>"$MINT_LOG"
+body=$(python3 -c 'import json, os; c = os.environ.get("TEAMSOP_CLAIMS"); print(json.dumps({"lifetime_ms": 3600000, **({"claims": c} if c else {})}))')
+curl -fsS "$@" -X POST -H 'Content-Type: application/json' -d "$body" "$TEAMSOP_EMULATOR_URL/_emulator/tokens" |
+  python3 -c 'import json, os, sys
+d = json.load(sys.stdin)
+with open(os.environ["MINT_LOG"] + ".tokens", "a") as f: print(d["token"], file=f)
+print(" " + d["token"] + " "); print(d["expires_unix_ms"] // 1000)'
+MINT
+chmod +x "$mint"
+export MINT_LOG="$work/mint.log"
+: >"$MINT_LOG"
+run "token-command" 0 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" --token-command "$mint ${curl_tls[*]}" \
+  --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+current="token-command: run once, no claims"
+if [ "$(cat "$MINT_LOG")" = "run claims=unset" ]; then pass; else fail "runs: $(cat "$MINT_LOG")"; fi
+# Continuous access evaluation: every token revoked, claims demanded. The set
+# token is refused (401), the command runs with the claims, the GET is sent again.
+claims='{"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}'
+current="revoke"
+if curl -fsS "${curl_tls[@]}" -X POST -H 'Content-Type: application/json' \
+     -d "{\"all\": true, \"claims\": $(printf '%s' "$claims" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}" \
+     "$TEAMSOP_EMULATOR_URL/_emulator/revoke" >/dev/null; then pass; else fail "the emulator did not revoke"; fi
+: >"$MINT_LOG"
+run "token-command after a CAE challenge" 0 "$cli" "${target[@]}" -v --token-command "$mint ${curl_tls[*]}" \
+  --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_row status succeeded
+expect_stderr_has " -> 401 in "
+current="token-command: run once, with the claims"
+if [ "$(cat "$MINT_LOG")" = "run claims=$claims" ]; then pass; else fail "runs: $(cat "$MINT_LOG")"; fi
+# Back to the configured token for what follows.
+current="forget the revocation"
+if curl -fsS "${curl_tls[@]}" -X DELETE "$TEAMSOP_EMULATOR_URL/_emulator/tokens" >/dev/null; then pass; else fail "DELETE /_emulator/tokens"; fi
+run "token-command failing" 4 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" \
+  --token-command 'echo "no sign-in" >&2; exit 3' --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "no sign-in"
+expect_stderr_has "teamsop-get: --token-command failed (exit status 3)"
+expect_stderr_has "TEAMSOP_ERR_UNAUTHORIZED"
+expect_stdout_empty
+run "token-command printing nothing" 4 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" \
+  --token-command 'true' --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "teamsop-get: --token-command printed no token"
+run "token-command printing more" 4 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" \
+  --token-command 'echo a b c' --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "printed more than a token and its expiry"
+run "token-command killed" 4 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" \
+  --token-command 'kill -9 $$' --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "teamsop-get: --token-command was killed by signal 9"
+run "token-command a bad token" 4 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" \
+  --token-command 'printf "to\001ken\n"' --chat "$SEED_CHAT" --operation "$SEED_OP"
+expect_stderr_has "outside visible ASCII"
+run "token-command empty" 64 "$cli" "${target[@]}" --token-command '' --chat "$SEED_CHAT" --operation "$SEED_OP"
+
+# ---------------------------------------------------------------- Ctrl-C during --wait
+# A wait that would go on (inProgress, 30 s between polls) gets SIGINT, then
+# SIGTERM, once its first poll is in: it ends at once, cleanly, with 130 / 143.
+for sig in INT:130 TERM:143; do
+  current="SIG${sig%%:*} during --wait"
+  "$cli" "${target[@]}" --location "/teams('cli-forever')/operations('o')" --wait 120 --poll-ms 30000 \
+    >"$out" 2>"$err" </dev/null &
+  pid=$!
+  for _ in $(seq 1 200); do grep -q "poll 1:" "$err" && break; sleep 0.05; done
+  start=$(date +%s%N)
+  kill "-${sig%%:*}" "$pid"
+  wait "$pid"
+  status=$?
+  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  cat "$out" "$err" >>"$work/all-output"
+  if [ "$status" -eq "${sig#*:}" ]; then pass; else fail "exit status $status, expected ${sig#*:}"; fi
+  if [ "$elapsed_ms" -lt 1000 ]; then pass; else fail "it took $elapsed_ms ms to end"; fi
+  expect_stderr_has "teamsop-get: interrupted by SIG${sig%%:*} after "
+  expect_stderr_has "the wait was cancelled"
+  expect_stdout_empty
+done
+
 # ---------------------------------------------------------------- --version, --help
 run "version" 0 "$cli" --version
 if grep -Eq '^teamsop-get \(libteamsop [0-9]+\.[0-9]+\.[0-9]+\)$' "$out"; then pass; else fail "version line"; fi
@@ -342,10 +454,10 @@ for section in NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT 'EXIT STATUS' EXAMP
   expect_stdout_line "$section"
 done
 for option in --chat --team --operation --location --wait --poll-ms --quiet --json --select \
-  --base-url --cloud --timeout --ca-file --token-env --version '-h, --help'; do
+  --base-url --cloud --timeout --ca-file --token-env --token-command '-v, --verbose' --version '-h, --help'; do
   if grep -Eq -- "^    $option( [A-Z]+)?\$" "$out"; then pass; else fail "--help does not list $option"; fi
 done
-for var in TEAMSOP_TOKEN TEAMSOP_BASE_URL; do expect_stdout_line "    $var"; done
+for var in TEAMSOP_TOKEN TEAMSOP_BASE_URL TEAMSOP_CLAIMS TEAMSOP_LOG; do expect_stdout_line "    $var"; done
 # The exit statuses: 0, every result 1-12 by name, 20, 64.
 if grep -Eq '^    0    the operation was read and has not failed' "$out"; then pass; else fail "no exit status 0"; fi
 for r in 1:INVALID_ARGUMENT 2:TRANSPORT 3:TIMEOUT 4:UNAUTHORIZED 5:FORBIDDEN 6:NOT_FOUND \
@@ -354,6 +466,7 @@ for r in 1:INVALID_ARGUMENT 2:TRANSPORT 3:TIMEOUT 4:UNAUTHORIZED 5:FORBIDDEN 6:N
 done
 expect_stdout_has "    20   the operation was read and it ended without succeeding (status failed"
 expect_stdout_has "    64   usage error"
+expect_stdout_has "    130, 143"
 run "-h" 0 "$cli" -h
 expect_stdout_line "SYNOPSIS"
 
@@ -369,6 +482,11 @@ if grep -Fq -- "$WRONG_TOKEN" "$work/all-output"; then
   fail "a token given in the environment appears in the output"
 else
   pass
+fi
+if [ -s "$MINT_LOG.tokens" ] && ! grep -Fqf "$MINT_LOG.tokens" "$work/all-output"; then
+  pass
+else
+  fail "a token of --token-command appears in the output (or none was minted)"
 fi
 
 echo "teamsop-get.sh: $checks check(s), $failures failed"

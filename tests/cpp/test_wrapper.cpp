@@ -15,6 +15,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -1192,6 +1193,337 @@ TEST(test_threads_share_a_client_errors_stay_per_thread) {
   CHECK_EQ(failures.load(), 0);
   check_wait_sequence(seen, 3, __LINE__);
   check_wait_succeeded(op, __LINE__);
+}
+
+// ================================================================== long runs
+
+// Cancel: move-only, a trigger usable through a const reference.
+static_assert(!std::is_copy_constructible_v<teamsop::Cancel> && !std::is_copy_assignable_v<teamsop::Cancel>);
+static_assert(std::is_nothrow_move_constructible_v<teamsop::Cancel> &&
+              std::is_nothrow_move_assignable_v<teamsop::Cancel>);
+static_assert(noexcept(std::declval<const teamsop::Cancel&>().trigger()));
+static_assert(noexcept(std::declval<const teamsop::Cancel&>().triggered()));
+static_assert(static_cast<int>(teamsop::LogLevel::Error) == TEAMSOP_LOG_ERROR && TEAMSOP_LOG_ERROR == 1);
+static_assert(static_cast<int>(teamsop::LogLevel::Debug) == TEAMSOP_LOG_DEBUG && TEAMSOP_LOG_DEBUG == 4);
+// A Client that holds callables still moves without throwing.
+static_assert(std::is_nothrow_move_constructible_v<Client> && std::is_nothrow_move_assignable_v<Client>);
+
+const char* const CAE_CLAIMS = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1604106651\"}}}";
+
+// A token of the emulator's that the library takes for expiring in `from_now`.
+teamsop::Token token_expiring_in(std::chrono::seconds from_now) {
+  return teamsop::Token{g_token, std::chrono::system_clock::now() + from_now};
+}
+
+TEST(test_cancel_basics) {
+  teamsop::Cancel cancel;
+  CHECK(static_cast<bool>(cancel));
+  CHECK(cancel.handle() != nullptr);
+  CHECK(!cancel.triggered());
+  cancel.trigger();
+  cancel.trigger();
+  CHECK(cancel.triggered());
+  CHECK(teamsop_cancel_is_triggered(cancel.handle()));
+  teamsop::Cancel moved(std::move(cancel));
+  CHECK(moved.triggered());
+  CHECK(!cancel);  // NOLINT: reading a moved-from Cancel is documented
+  CHECK(!cancel.triggered());
+  cancel.trigger();  // no-op
+  Client c = new_client();
+  EXPECT_ERROR(c.wait(team_location(TEAM, "create-succeeded"), 10s, cancel), Result::InvalidArgument);
+  cancel = teamsop::Cancel();
+  CHECK(!cancel.triggered());
+  Operation op = c.wait(team_location(TEAM, "create-succeeded"), 10s, cancel);
+  CHECK_EQ(op.status(), Status::Succeeded);
+}
+
+TEST(test_wait_cancelled_from_another_thread) {
+  Client c = new_client();
+  c.set_timeout(60s);
+  for (const char* op_id : {"cpp-cancel-slow", "cpp-cancel-progress"}) {
+    c.set_poll_interval(30s);
+    teamsop::Cancel cancel;
+    std::atomic<int> polls{0};
+    std::chrono::steady_clock::time_point pulled;
+    std::thread trigger([&] {
+      std::this_thread::sleep_for(300ms);
+      pulled = std::chrono::steady_clock::now();
+      cancel.trigger();
+    });
+    auto e = EXPECT_ERROR(c.wait(team_location(op_id, "o"), 120s, [&](const OperationView&) { polls++; },
+                                 cancel),
+                          Result::Cancelled);
+    auto returned = std::chrono::steady_clock::now();
+    trigger.join();
+    double latency = std::chrono::duration<double>(returned - pulled).count();
+    std::cout << "  cancelled " << op_id << " " << latency * 1000 << " ms after the trigger\n";
+    CHECK(latency >= 0 && latency < 0.1);
+    CHECK_EQ(polls.load(), std::string(op_id) == "cpp-cancel-slow" ? 0 : 1);
+    // The client goes on.
+    CHECK_EQ(c.get_team_operation(TEAM, "create-succeeded").status(), Status::Succeeded);
+  }
+  // Already triggered: nothing is sent, the callback never called.
+  teamsop::Cancel pulled;
+  pulled.trigger();
+  int polls = 0;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR(c.wait(team_location(TEAM, "create-succeeded"), 10s, [&](const OperationView&) { polls++; },
+                      pulled),
+               Result::Cancelled);
+  CHECK(seconds_since(start) < 0.1);
+  CHECK_EQ(polls, 0);
+  // A callback's exception still comes out as it is.
+  teamsop::Cancel unused;
+  bool caught = false;
+  try {
+    (void)c.wait(team_location(TEAM, "create-succeeded"), 10s,
+                 [](const OperationView&) -> bool { throw CallbackFailure(7); }, unused);
+  } catch (const CallbackFailure& f) {
+    caught = f.poll == 7;
+  }
+  CHECK(caught);
+}
+
+TEST(test_token_provider_before_expiry) {
+  for (auto [lifetime, want_calls] : {std::pair{std::chrono::seconds(6 * 60), 1},
+                                      std::pair{std::chrono::seconds(4 * 60), 3}}) {
+    Client c;
+    c.set_base_url(g_base_url);
+    int calls = 0;
+    std::vector<bool> had_claims;
+    c.set_token_provider([&, lifetime = lifetime](std::optional<std::string_view> claims) {
+      calls++;
+      had_claims.push_back(claims.has_value());
+      return token_expiring_in(lifetime);
+    });
+    for (int i = 0; i < 3; i++) {
+      CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+    }
+    CHECK_EQ(calls, want_calls);
+    CHECK(std::all_of(had_claims.begin(), had_claims.end(), [](bool b) { return !b; }));
+  }
+}
+
+TEST(test_token_provider_after_a_401_gets_the_claims) {
+  Client c(WRONG_TOKEN);
+  c.set_base_url(g_base_url);
+  std::vector<std::optional<std::string>> claims_seen;
+  c.set_token_provider([&](std::optional<std::string_view> claims) {
+    claims_seen.emplace_back(claims ? std::optional<std::string>(std::string(*claims)) : std::nullopt);
+    return teamsop::Token{g_token, std::nullopt};
+  });
+  // The set token is used until the 401; one renewal, one resend.
+  Operation op = c.get_team_operation("cpp-cae", "o");
+  CHECK_EQ(op.status(), Status::Succeeded);
+  CHECK_EQ(claims_seen.size(), 1u);
+  if (!claims_seen.empty()) {
+    CHECK_EQ(claims_seen[0], std::optional<std::string>(CAE_CLAIMS));
+  }
+  // Refused again after the renewal: no loop, the 401 is the answer.
+  auto e = EXPECT_ERROR(c.get_team_operation("cpp-cae-always", "o"), Result::Unauthorized);
+  CHECK_EQ(claims_seen.size(), 2u);
+  if (e) {
+    CHECK_EQ(e->http_status(), 401);
+    CHECK(std::string(e->what()).find(g_token) == std::string::npos);
+  }
+}
+
+struct ProviderFailure : std::runtime_error {
+  ProviderFailure() : std::runtime_error("no sign-in for this account") {}
+};
+
+TEST(test_token_provider_exceptions_never_cross_the_c_library) {
+  Client c;
+  c.set_base_url(g_base_url);
+  c.set_token_provider([](std::optional<std::string_view>) -> teamsop::Token { throw ProviderFailure(); });
+  auto e = EXPECT_ERROR(c.get(SEED_CHAT, SEED_OP), Result::Unauthorized);
+  if (e) {
+    CHECK_EQ(e->message(), "the token provider threw: no sign-in for this account");
+    CHECK_EQ(e->http_status(), 0);
+  }
+  // The exception itself is nested in the Error.
+  bool nested = false;
+  try {
+    (void)c.get(SEED_CHAT, SEED_OP);
+  } catch (const Error& err) {
+    try {
+      std::rethrow_if_nested(err);
+    } catch (const ProviderFailure&) {
+      nested = true;
+    }
+  }
+  CHECK(nested);
+  // Through a wait, and for an exception of any type.
+  EXPECT_ERROR(c.wait(team_location(TEAM, "create-succeeded"), 10s), Result::Unauthorized);
+  c.set_token_provider([](std::optional<std::string_view>) -> teamsop::Token { throw 42; });
+  int thrown = 0;
+  try {
+    (void)c.get(SEED_CHAT, SEED_OP);
+  } catch (const Error& err) {
+    CHECK_EQ(err.message(), "the token provider threw an exception");
+    try {
+      std::rethrow_if_nested(err);
+    } catch (int value) {
+      thrown = value;
+    }
+  }
+  CHECK_EQ(thrown, 42);
+  // A renewal before expiry that throws while the token in hand still works:
+  // the call goes on, and nothing is left over for the next call.
+  int calls = 0;
+  c.set_token_provider([&](std::optional<std::string_view>) -> teamsop::Token {
+    if (++calls > 1) {
+      throw ProviderFailure();
+    }
+    return token_expiring_in(std::chrono::seconds(4 * 60));
+  });
+  CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+  CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+  CHECK_EQ(calls, 2);
+  c.clear_token_provider();
+  CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+  CHECK_EQ(calls, 2);
+}
+
+TEST(test_token_provider_answers_refused_without_quoting_them) {
+  const std::string secret = "cpp-secret-part";
+  const std::pair<std::string, std::string> bad[] = {
+      {"", "empty"},
+      {secret + " " + secret, "outside visible ASCII"},
+      {secret + std::string(1, '\0') + secret, "outside visible ASCII"},
+      {secret + "\xc3\xa9", "outside visible ASCII"},
+      {secret + std::string(20000, 'x'), "does not fit"},
+  };
+  for (const auto& [token, why] : bad) {
+    Client c;
+    c.set_base_url(g_base_url);
+    c.set_token_provider([token = token](std::optional<std::string_view>) { return teamsop::Token{token, {}}; });
+    auto e = EXPECT_ERROR(c.get(SEED_CHAT, SEED_OP), Result::Unauthorized);
+    if (e) {
+      CHECK(e->message().find(why) != std::string::npos);
+      CHECK(e->message().find(secret) == std::string::npos);
+      CHECK_EQ(e->http_status(), 0);
+    }
+  }
+}
+
+// Counts live copies, to see where a callable lives and when it goes.
+struct Tracked {
+  std::shared_ptr<std::atomic<int>> live;
+  std::shared_ptr<std::atomic<int>> calls;
+  explicit Tracked(std::shared_ptr<std::atomic<int>> l, std::shared_ptr<std::atomic<int>> c)
+      : live(std::move(l)), calls(std::move(c)) {
+    (*live)++;
+  }
+  Tracked(const Tracked& o) : live(o.live), calls(o.calls) { (*live)++; }
+  Tracked(Tracked&& o) noexcept : live(o.live), calls(o.calls) { (*live)++; }
+  ~Tracked() { (*live)--; }
+  teamsop::Token operator()(std::optional<std::string_view>) const {
+    (*calls)++;
+    return teamsop::Token{g_token, std::nullopt};
+  }
+  void operator()(teamsop::LogLevel, std::string_view) const { (*calls)++; }
+};
+
+TEST(test_callables_are_owned_by_the_client) {
+  auto live = std::make_shared<std::atomic<int>>(0);
+  auto provided = std::make_shared<std::atomic<int>>(0);
+  auto logged = std::make_shared<std::atomic<int>>(0);
+  {
+    Client first;
+    first.set_base_url(g_base_url);
+    {
+      Tracked provider(live, provided);
+      first.set_token_provider(provider);  // copied in
+      first.set_log(teamsop::LogLevel::Info, Tracked(live, logged));  // moved in
+    }
+    CHECK_EQ(live->load(), 2);  // the Client's own copies, nothing else
+    Client second(std::move(first));
+    CHECK_SEED(second.get(SEED_CHAT, SEED_OP));
+    Client third;
+    third = std::move(second);
+    CHECK_SEED(third.get(SEED_CHAT, SEED_OP));
+    CHECK_EQ(provided->load(), 1);  // one token, asked once, still in use
+    CHECK_EQ(logged->load(), 2);    // one INFO line per GET
+    // Replaced: the old ones are kept until the Client goes (calls under way
+    // on other threads may still be using them).
+    third.set_log(teamsop::LogLevel::Info, Tracked(live, logged));
+    CHECK_EQ(live->load(), 3);
+    third.set_log_off();
+    CHECK_SEED(third.get(SEED_CHAT, SEED_OP));
+    CHECK_EQ(logged->load(), 2);
+  }
+  CHECK_EQ(live->load(), 0);
+}
+
+TEST(test_token_provider_called_once_at_a_time) {
+  Client c;
+  c.set_base_url(g_base_url);
+  std::atomic<int> active{0}, most{0}, calls{0};
+  c.set_token_provider([&](std::optional<std::string_view>) {
+    int now = ++active;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    calls++;
+    std::this_thread::sleep_for(20ms);
+    active--;
+    return token_expiring_in(std::chrono::seconds(4 * 60));  // renewed before each request
+  });
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 4; i++) {
+        try {
+          if (c.get(SEED_CHAT, SEED_OP).id() != SEED_OP) bad++;
+        } catch (const Error&) {
+          bad++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK_EQ(bad.load(), 0);
+  CHECK_EQ(most.load(), 1);
+  CHECK(calls.load() >= 1 && calls.load() <= 32);
+}
+
+TEST(test_log_lines_to_any_callable) {
+  Client c = new_client();
+  std::vector<std::pair<teamsop::LogLevel, std::string>> lines;
+  c.set_log(teamsop::LogLevel::Debug,
+            [&](teamsop::LogLevel level, std::string_view line) { lines.emplace_back(level, std::string(line)); });
+  CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+  EXPECT_ERROR(c.get("cpp-404", "o"), Result::NotFound);
+  auto count = [&](teamsop::LogLevel level, std::string_view needle) {
+    return std::count_if(lines.begin(), lines.end(), [&](const auto& l) {
+      return l.first == level && l.second.find(needle) != std::string::npos;
+    });
+  };
+  CHECK_EQ(count(teamsop::LogLevel::Info, "GET "), 2);
+  CHECK_EQ(count(teamsop::LogLevel::Error, "TEAMSOP_ERR_NOT_FOUND"), 1);
+  CHECK(count(teamsop::LogLevel::Debug, "connection") >= 1);
+  for (const auto& [level, line] : lines) {
+    CHECK(line.find(g_token) == std::string::npos);
+    CHECK(line.find('\n') == std::string::npos);
+  }
+  // A sink that throws: the line is lost, the call goes on.
+  c.set_log(teamsop::LogLevel::Info, [](teamsop::LogLevel, std::string_view) { throw std::runtime_error("full"); });
+  CHECK_SEED(c.get(SEED_CHAT, SEED_OP));
+  // Levels outside the enum are refused, the setting unchanged.
+  EXPECT_ERROR(c.set_log(static_cast<teamsop::LogLevel>(0), [](teamsop::LogLevel, std::string_view) {}),
+               Result::InvalidArgument);
+  EXPECT_ERROR(c.set_log(static_cast<teamsop::LogLevel>(5), [](teamsop::LogLevel, std::string_view) {}),
+               Result::InvalidArgument);
+  // An empty Client refuses every long-run setter.
+  Client moved(std::move(c));
+  EXPECT_ERROR(c.set_log(teamsop::LogLevel::Info, [](teamsop::LogLevel, std::string_view) {}),
+               Result::InvalidArgument);
+  EXPECT_ERROR(c.set_token_provider([](std::optional<std::string_view>) { return teamsop::Token{}; }),
+               Result::InvalidArgument);
+  EXPECT_ERROR(c.set_log_off(), Result::InvalidArgument);
+  EXPECT_ERROR(c.clear_token_provider(), Result::InvalidArgument);
 }
 
 std::string read_file(const char* path) {

@@ -221,6 +221,18 @@ namespace TeamsOp.Tests
                 T("WaitNotFoundWhenDeadlineCutsAPoll", WaitNotFoundWhenDeadlineCutsAPoll),
                 T("WaitArguments", WaitArguments),
                 T("WaitCancellationToken", WaitCancellationToken),
+                T("CancelInAGet", CancelInAGet),
+                T("CancelInARetryPause", CancelInARetryPause),
+                T("CancelBetweenPolls", CancelBetweenPolls),
+                T("WaitAsync", WaitAsync),
+                T("WaitAsyncCancelled", WaitAsyncCancelled),
+                T("TokenProviderBeforeExpiry", TokenProviderBeforeExpiry),
+                T("TokenProviderAfterA401GetsTheClaims", TokenProviderAfterA401GetsTheClaims),
+                T("TokenProviderExceptionsStayInDotnet", TokenProviderExceptionsStayInDotnet),
+                T("TokenProviderBadTokens", TokenProviderBadTokens),
+                T("TokenProviderKeptAlive", TokenProviderKeptAlive),
+                T("TokenProviderCalledOnceAtATime", TokenProviderCalledOnceAtATime),
+                T("LogLines", LogLines),
                 T("DisposeTwiceIsSafe", DisposeTwiceIsSafe),
                 T("UseAfterDispose", UseAfterDispose),
                 T("OperationOutlivesClient", OperationOutlivesClient),
@@ -1374,6 +1386,354 @@ const string wanted = "/beta/chats/caf%C3%A9-%F0%9F%98%80/operations/op-%C3%A9-%
                 {
                     Assert.Equal(OperationStatus.Succeeded, op.Status, "Status with a token never cancelled");
                 }
+            }
+        }
+
+        // ------------------------------------------------------------ long runs
+
+        private const string CaeClaims = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1604106651\"}}}";
+
+        private static string LongLocation(string op)
+        {
+            return "/chats('dotnet-long')/operations('" + op + "')";
+        }
+
+        /// <summary>
+        /// A wait on <paramref name="op"/> cancelled by a token from another thread 300 ms in:
+        /// OperationCanceledException within 100 ms of Cancel, and the client still works.
+        /// </summary>
+        private static void CancelledWait(string op, TeamsOpClient client)
+        {
+            using (var source = new CancellationTokenSource())
+            {
+                long cancelledAt = 0;
+                var canceller = new Thread(() =>
+                {
+                    Thread.Sleep(300);
+                    cancelledAt = Stopwatch.GetTimestamp();
+                    source.Cancel();
+                });
+                canceller.Start();
+                OperationCanceledException e = Assert.Throws<OperationCanceledException>(
+                    () => client.Wait(LongLocation(op), TimeSpan.FromSeconds(120), source.Token), op);
+                long returnedAt = Stopwatch.GetTimestamp();
+                canceller.Join();
+                Assert.Equal(source.Token, e.CancellationToken, op + ": CancellationToken");
+                double ms = (returnedAt - Interlocked.Read(ref cancelledAt)) * 1000.0 / Stopwatch.Frequency;
+                Console.WriteLine("     cancelled {0}: {1:F1} ms after Cancel()", op, ms);
+                Assert.Between(0, 100, ms, op + ": ms from Cancel() to the return");
+            }
+            using (TeamsOperation again = client.Get(SeedChat, SeedOp))
+            {
+                AssertSeed(again, op + ": the next call");
+            }
+        }
+
+        private static void CancelInAGet()
+        {
+            using (var client = NewClient())
+            {
+                CancelledWait("slow", client);
+            }
+        }
+
+        private static void CancelInARetryPause()
+        {
+            using (var client = NewClient())
+            {
+                client.SetTimeout(TimeSpan.FromSeconds(60)); // a Retry-After of 30 s must fit in it
+                CancelledWait("throttled", client);
+            }
+        }
+
+        private static void CancelBetweenPolls()
+        {
+            using (var client = NewClient())
+            {
+                client.SetPollInterval(TimeSpan.FromSeconds(30));
+                CancelledWait("progress", client);
+            }
+        }
+
+        private static void WaitAsync()
+        {
+            using (var client = NewClient())
+            {
+                int caller = Thread.CurrentThread.ManagedThreadId;
+                int pollThread = caller;
+                Task<TeamsOperation> task = client.WaitAsync("/teams('" + Team + "')/operations('create-succeeded')",
+                                                             TimeSpan.FromSeconds(10), view =>
+                                                             {
+                                                                 pollThread = Thread.CurrentThread.ManagedThreadId;
+                                                                 return true;
+                                                             });
+                using (TeamsOperation op = task.Result)
+                {
+                    Assert.Equal(OperationStatus.Succeeded, op.Status, "Status");
+                }
+                Assert.True(pollThread != caller, "onPoll ran on a thread-pool thread");
+                // Failures come out of the task as Wait throws them.
+                var failed = client.WaitAsync("/chats('dotnet-404')/operations('o')", TimeSpan.FromMilliseconds(300));
+                AggregateException all = Assert.Throws<AggregateException>(() => failed.Wait(), "a failing WaitAsync");
+                Assert.Equal(typeof(TeamsOpException), all.InnerException.GetType(), "its exception");
+                Assert.Equal(Result.NotFound, ((TeamsOpException)all.InnerException).Result, "Result");
+                // Arguments are checked before the task starts.
+                Assert.Throws<ArgumentNullException>(() => client.WaitAsync(null, TimeSpan.FromSeconds(1)), "a null location");
+            }
+        }
+
+        private static void WaitAsyncCancelled()
+        {
+            using (var client = NewClient())
+            using (var source = new CancellationTokenSource())
+            {
+                Task<TeamsOperation> task = client.WaitAsync(LongLocation("slow"), TimeSpan.FromSeconds(120), null, source.Token);
+                Thread.Sleep(300);
+                var watch = Stopwatch.StartNew();
+                source.Cancel();
+                Assert.Throws<AggregateException>(() => task.Wait(), "a cancelled WaitAsync");
+                Assert.Between(0, 100, watch.Elapsed.TotalMilliseconds, "ms from Cancel() to the end of the task");
+                Assert.True(task.IsCanceled, "the task is cancelled");
+                // Cancelled before it starts: nothing is sent.
+                ClearRecordedRequests();
+                Task<TeamsOperation> early = client.WaitAsync(LongLocation("progress"), TimeSpan.FromSeconds(10), null, source.Token);
+                Assert.Throws<AggregateException>(() => early.Wait(), "a WaitAsync with a cancelled token");
+                Assert.True(early.IsCanceled, "cancelled");
+                Assert.Equal(0, RecordedPaths().Count, "requests sent");
+            }
+        }
+
+        private static void TokenProviderBeforeExpiry()
+        {
+            foreach (var minutes in new[] { 6, 4 })
+            {
+                using (var client = new TeamsOpClient())
+                {
+                    client.SetBaseUrl(baseUrl);
+                    int calls = 0;
+                    client.SetTokenProvider(claims =>
+                    {
+                        calls++;
+                        Assert.Null(claims, "claims before a request");
+                        return new TeamsOpToken(token, DateTimeOffset.UtcNow.AddMinutes(minutes));
+                    });
+                    for (int i = 0; i < 3; i++)
+                    {
+                        using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                        {
+                            AssertSeed(op, "GET " + i);
+                        }
+                    }
+                    Assert.Equal(minutes == 6 ? 1 : 3, calls, "provider calls with " + minutes + "-minute tokens");
+                }
+            }
+        }
+
+        private static void TokenProviderAfterA401GetsTheClaims()
+        {
+            using (var client = new TeamsOpClient(WrongToken))
+            {
+                client.SetBaseUrl(baseUrl);
+                var seen = new List<string>();
+                client.SetTokenProvider(claims =>
+                {
+                    seen.Add(claims);
+                    return new TeamsOpToken(token, null);
+                });
+                using (TeamsOperation op = client.Get("dotnet-long", "cae"))
+                {
+                    Assert.Equal(OperationStatus.Succeeded, op.Status, "Status after the renewal");
+                }
+                Assert.Equal(1, seen.Count, "provider calls");
+                Assert.Equal(CaeClaims, seen[0], "the claims handed over");
+                TeamsOpException e = Assert.Fails(Result.Unauthorized, () => client.Get("dotnet-long", "cae-always"), "refused again");
+                Assert.Equal(401, e.HttpStatus, "HttpStatus");
+                Assert.Equal(2, seen.Count, "one renewal, no loop");
+                Assert.DoesNotContain(token, e.Message, "Message");
+                // Null removes the provider: the token it gave stays.
+                client.SetTokenProvider(null);
+                using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                {
+                    AssertSeed(op, "after removing the provider");
+                }
+                Assert.Equal(2, seen.Count, "provider calls after removing it");
+            }
+        }
+
+        private sealed class SignInRequired : Exception
+        {
+            internal SignInRequired() : base("run az login") { }
+        }
+
+        private static void TokenProviderExceptionsStayInDotnet()
+        {
+            using (var client = new TeamsOpClient())
+            {
+                client.SetBaseUrl(baseUrl);
+                var thrown = new SignInRequired();
+                client.SetTokenProvider(claims => { throw thrown; });
+                TeamsOpException e = Assert.Fails(Result.Unauthorized, () => client.Get(SeedChat, SeedOp), "a throwing provider");
+                Assert.Equal("the token provider threw: run az login", e.Message, "Message");
+                Assert.Same(thrown, e.InnerException, "InnerException");
+                Assert.Equal(0, e.HttpStatus, "HttpStatus");
+                e = Assert.Fails(Result.Unauthorized, () => client.Wait(Location("progress"), TimeSpan.FromSeconds(10)), "through a wait");
+                Assert.Same(thrown, e.InnerException, "InnerException of the wait");
+                // A provider that returns null.
+                client.SetTokenProvider(claims => null);
+                e = Assert.Fails(Result.Unauthorized, () => client.Get(SeedChat, SeedOp), "a provider returning null");
+                Assert.Contains("returned no token", e.Message, "Message");
+                // Nothing is left over for the next call.
+                client.SetToken(token);
+                client.SetTokenProvider(null);
+                using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                {
+                    AssertSeed(op, "the next call");
+                }
+            }
+        }
+
+        private static void TokenProviderBadTokens()
+        {
+            const string secret = "dotnet-secret-part";
+            var bad = new[]
+            {
+                new KeyValuePair<string, string>("", "empty"),
+                new KeyValuePair<string, string>(secret + " " + secret, "outside visible ASCII"),
+                new KeyValuePair<string, string>(secret + "\0" + secret, "outside visible ASCII"),
+                new KeyValuePair<string, string>(secret + "é", "outside visible ASCII"),
+                new KeyValuePair<string, string>(secret + new string('x', 20000), "does not fit"),
+            };
+            foreach (var item in bad)
+            {
+                using (var client = new TeamsOpClient())
+                {
+                    client.SetBaseUrl(baseUrl);
+                    client.SetTokenProvider(claims => new TeamsOpToken(item.Key, null));
+                    TeamsOpException e = Assert.Fails(Result.Unauthorized, () => client.Get(SeedChat, SeedOp), item.Value);
+                    Assert.Contains(item.Value, e.Message, "Message");
+                    Assert.DoesNotContain(secret, e.Message, "Message");
+                    Assert.DoesNotContain(secret, new TeamsOpToken(item.Key, null).ToString(), "ToString");
+                }
+            }
+        }
+
+        private static void TokenProviderKeptAlive()
+        {
+            using (var client = new TeamsOpClient())
+            {
+                client.SetBaseUrl(baseUrl);
+                int calls = 0;
+                SetCountingProvider(client, () => calls++);
+                // Nothing else refers to the delegate: the client keeps it alive.
+                for (int i = 0; i < 3; i++)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                    {
+                        AssertSeed(op, "GET " + i);
+                    }
+                }
+                Assert.Equal(3, calls, "provider calls");
+            }
+        }
+
+        // In a method of its own, so that no local of the caller holds the delegate.
+        private static void SetCountingProvider(TeamsOpClient client, Action count)
+        {
+            client.SetTokenProvider(claims =>
+            {
+                count();
+                return new TeamsOpToken(token, DateTimeOffset.UtcNow.AddMinutes(1));
+            });
+        }
+
+        private static void TokenProviderCalledOnceAtATime()
+        {
+            using (var client = new TeamsOpClient())
+            {
+                client.SetBaseUrl(baseUrl);
+                int active = 0, most = 0, calls = 0;
+                client.SetTokenProvider(claims =>
+                {
+                    int now = Interlocked.Increment(ref active);
+                    lock (client)
+                    {
+                        most = Math.Max(most, now);
+                        calls++;
+                    }
+                    Thread.Sleep(20);
+                    Interlocked.Decrement(ref active);
+                    return new TeamsOpToken(token, DateTimeOffset.UtcNow.AddMinutes(4));
+                });
+                int failures = 0;
+                var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+                {
+                    for (int i = 0; i < 4; i++)
+                    {
+                        try
+                        {
+                            using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                            {
+                                if (op.Id != SeedOp)
+                                {
+                                    Interlocked.Increment(ref failures);
+                                }
+                            }
+                        }
+                        catch (TeamsOpException)
+                        {
+                            Interlocked.Increment(ref failures);
+                        }
+                    }
+                })).ToList();
+                threads.ForEach(t => t.Start());
+                threads.ForEach(t => t.Join());
+                Assert.Equal(0, failures, "failed GETs");
+                Assert.Equal(1, most, "provider calls at once");
+                Assert.Between(1, 32, calls, "provider calls");
+            }
+        }
+
+        private static void LogLines()
+        {
+            using (var client = NewClient())
+            {
+                var lines = new List<KeyValuePair<TeamsOpLogLevel, string>>();
+                client.SetLog(TeamsOpLogLevel.Debug, (level, line) =>
+                {
+                    lock (lines)
+                    {
+                        lines.Add(new KeyValuePair<TeamsOpLogLevel, string>(level, line));
+                    }
+                });
+                using (client.Get(SeedChat, SeedOp))
+                {
+                }
+                Assert.Fails(Result.NotFound, () => client.Get("dotnet-404", "o"), "a 404");
+                Assert.Equal(2, lines.Count(l => l.Key == TeamsOpLogLevel.Info && l.Value.StartsWith("GET ", StringComparison.Ordinal)), "INFO lines");
+                Assert.Equal(1, lines.Count(l => l.Key == TeamsOpLogLevel.Error && l.Value.Contains("TEAMSOP_ERR_NOT_FOUND")), "ERROR lines");
+                Assert.True(lines.Any(l => l.Key == TeamsOpLogLevel.Debug && l.Value.Contains("connection")), "a DEBUG line for the connection");
+                foreach (var l in lines)
+                {
+                    Assert.DoesNotContain(token, l.Value, "a log line");
+                    Assert.DoesNotContain("\n", l.Value, "a log line");
+                }
+                // A throwing delegate: the call goes on.
+                client.SetLog(TeamsOpLogLevel.Info, (level, line) => { throw new InvalidOperationException("log full"); });
+                using (TeamsOperation op = client.Get(SeedChat, SeedOp))
+                {
+                    AssertSeed(op, "with a throwing log delegate");
+                }
+                // Off, and levels outside the enum refused.
+                int before = lines.Count;
+                client.SetLog(TeamsOpLogLevel.Info, null);
+                using (client.Get(SeedChat, SeedOp))
+                {
+                }
+                Assert.Equal(before, lines.Count, "lines with logging off");
+                Assert.Fails(Result.InvalidArgument, () => client.SetLog((TeamsOpLogLevel)0, (level, line) => { }), "level 0");
+                Assert.Fails(Result.InvalidArgument, () => client.SetLog((TeamsOpLogLevel)5, null), "level 5");
             }
         }
 
