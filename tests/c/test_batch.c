@@ -33,8 +33,9 @@
  *   scripts/with-emulator.sh -- out/test_batch [NAME...]
  *
  * It resets the emulator before each test and loads the scenarios each needs.
- * TEAMSOP_TEST_TIME_FACTOR (default 1) multiplies every upper time limit, and
- * TEAMSOP_TEST_MANY (default 100000) is the count of the memory test, for runs
+ * TEAMSOP_TEST_TIME_FACTOR (default 1) multiplies every upper time limit,
+ * TEAMSOP_TEST_MANY (default 100000) is the count of the memory test, and
+ * TEAMSOP_TEST_RSS_CHECK=0 leaves out its bounds on resident memory, for runs
  * under valgrind and ASan. Exit status 0 when every check passed.
  */
 #include <pthread.h>
@@ -58,6 +59,7 @@ static const char *g_token;    /* TEAMSOP_TOKEN */
 static int g_port;             /* the emulator's port */
 static double g_time_factor = 1.0;
 static long g_many = 100000;
+static bool g_rss_check = true; /* off under valgrind and ASan, whose own memory is in RSS */
 
 /* The promise of teamsop_cancel_trigger: the call returns within this. */
 #define CANCEL_LIMIT_S 0.100
@@ -1945,7 +1947,9 @@ TEST(test_many_pending_operations_in_bounded_memory) {
   printf("    %ld operations pending: RSS +%.1f MiB, %.0f bytes each, added in %.2f s\n", g_many,
          (double)(after - before) / 1048576.0, per_op, took);
   /* A pending operation keeps its path, tag and pacing: a few hundred bytes. */
-  CHECK(per_op <= 400.0);
+  if (g_rss_check) {
+    CHECK(per_op <= 400.0);
+  }
   teamsop_batch_free(b);
   /* Freed, and again: the second round reuses what the first gave back. */
   long freed = rss_bytes();
@@ -1955,7 +1959,9 @@ TEST(test_many_pending_operations_in_bounded_memory) {
   long again = rss_bytes();
   printf("    after free: RSS %.1f MiB; after a second round: %.1f MiB\n",
          (double)freed / 1048576.0, (double)again / 1048576.0);
-  CHECK(again - before <= (after - before) + (long)(g_many * 50));
+  if (g_rss_check) {
+    CHECK(again - before <= (after - before) + (long)(g_many * 50));
+  }
   teamsop_client_free(c);
 }
 
@@ -2072,6 +2078,8 @@ int main(int argc, char **argv) {
   if (factor != NULL && atof(factor) >= 1.0) {
     g_time_factor = atof(factor);
   }
+  const char *rss = getenv("TEAMSOP_TEST_RSS_CHECK");
+  g_rss_check = rss == NULL || strcmp(rss, "0") != 0;
   const char *many = getenv("TEAMSOP_TEST_MANY");
   if (many != NULL && atol(many) > 0) {
     g_many = atol(many);
