@@ -421,6 +421,17 @@ enum teamsop_result teamsop_batch_set_max_gets_per_second(struct teamsop_batch *
                                                           uint32_t gets_per_second);
 
 /**
+ * The GETs per second the batch allows itself now: the maximum set
+ * (`teamsop_batch_set_max_gets_per_second`), or less after a 429 (halved, then
+ * climbing back by a fiftieth of the maximum each second without one). 0 for
+ * NULL. May be called from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+uint32_t teamsop_batch_current_gets_per_second(const struct teamsop_batch *batch);
+
+/**
  * Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20
  * requests each; default true) or one by one (false).
  *

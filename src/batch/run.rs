@@ -79,6 +79,7 @@ where
             // As many as the rate leaves room for now (a group never waits for
             // more room: that would leave the budget unused meanwhile).
             let room = self.batch.pacer.available(now);
+            self.batch.publish_rate();
             if room == 0 {
                 let slot = self.batch.pacer.next_slot(now, 1);
                 log!(
@@ -435,6 +436,7 @@ where
     /// halves.
     fn throttled(&mut self, retry_after: Option<Duration>) {
         let pause = self.batch.pacer.throttled(Instant::now(), retry_after);
+        self.batch.publish_rate();
         log!(
             self.ctx.settings.log,
             Warn,

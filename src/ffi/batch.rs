@@ -3,6 +3,8 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void};
 use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::Batch;
@@ -23,6 +25,8 @@ use super::types::{
 pub(crate) struct BatchState {
     batch: RefCell<Batch<'static>>,
     pending: Cell<usize>,
+    /// The batch's rate in force, readable during its run.
+    rate: Arc<AtomicU32>,
 }
 
 impl BatchState {
@@ -50,8 +54,10 @@ pub unsafe extern "C" fn teamsop_batch_new(client: *const teamsop_client) -> *mu
         // SAFETY: NULL or a live client, which the caller keeps alive until the
         // batch is freed (this function's contract), so `'static` is never outlived.
         let client = unsafe { teamsop_client::borrow(client, "client") }?;
+        let batch = Batch::new(client);
         Ok(BatchState {
-            batch: RefCell::new(Batch::new(client)),
+            rate: batch.rate_gauge(),
+            batch: RefCell::new(batch),
             pending: Cell::new(0),
         })
     })
@@ -139,6 +145,19 @@ pub unsafe extern "C" fn teamsop_batch_set_max_gets_per_second(
         let mut batch = state.batch()?;
         batch.set_max_gets_per_second(gets_per_second)
     })
+}
+
+/// The GETs per second the batch allows itself now: the maximum set
+/// (`teamsop_batch_set_max_gets_per_second`), or less after a 429 (halved, then
+/// climbing back by a fiftieth of the maximum each second without one). 0 for
+/// NULL. May be called from the batch's own `on_done`.
+///
+/// # Safety
+/// `batch` is NULL or a live batch used by this thread alone.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_batch_current_gets_per_second(batch: *const teamsop_batch) -> u32 {
+    // SAFETY: NULL or a live batch, per the contract.
+    unsafe { read_boundary(batch, 0, |state| state.rate.load(Ordering::Relaxed)) }
 }
 
 /// Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20

@@ -428,6 +428,7 @@ TEST(test_null_handles_everywhere) {
   CHECK(strstr(teamsop_last_error_message(), "client") != NULL);
   teamsop_batch_free(NULL);
   CHECK_EQ_INT(teamsop_batch_pending(NULL), 0);
+  CHECK_EQ_INT(teamsop_batch_current_gets_per_second(NULL), 0);
   CHECK_RESULT(teamsop_batch_add(NULL, TEAM_SUCCEEDED, 1), TEAMSOP_ERR_INVALID_ARGUMENT);
   CHECK_RESULT(teamsop_batch_set_max_gets_per_second(NULL, 10), TEAMSOP_ERR_INVALID_ARGUMENT);
   CHECK_RESULT(teamsop_batch_set_json_batching(NULL, true), TEAMSOP_ERR_INVALID_ARGUMENT);
@@ -600,8 +601,11 @@ TEST(test_rate_bounds) {
     CHECK_RESULT(teamsop_batch_set_max_gets_per_second(b, bad[i]), TEAMSOP_ERR_INVALID_ARGUMENT);
     CHECK(strstr(teamsop_last_error_message(), "1000") != NULL);
   }
+  CHECK_EQ_INT(teamsop_batch_current_gets_per_second(b), 10);
   CHECK_RESULT(teamsop_batch_set_max_gets_per_second(b, 1), TEAMSOP_OK);
+  CHECK_EQ_INT(teamsop_batch_current_gets_per_second(b), 1);
   CHECK_RESULT(teamsop_batch_set_max_gets_per_second(b, 1000), TEAMSOP_OK);
+  CHECK_EQ_INT(teamsop_batch_current_gets_per_second(b), 1000);
   CHECK_RESULT(teamsop_batch_set_json_batching(b, false), TEAMSOP_OK);
   CHECK_RESULT(teamsop_batch_set_json_batching(b, true), TEAMSOP_OK);
   /* A refused rate leaves the one in force: 5, so groups of at most 5. */
@@ -1075,7 +1079,9 @@ TEST(test_inner_429_pauses_every_get_and_lowers_the_rate) {
   CHECK(bb[1] - bb[0] >= 1995);
   CHECK(cc[1] - cc[0] >= 1995);
   CHECK(a[1] - a[0] >= 1995);
-  /* The rate halved: 10 -> 5 GETs per second. */
+  /* The rate halved: 10 -> 5 GETs per second, and climbs back (1 per second). */
+  unsigned rate_after = teamsop_batch_current_gets_per_second(b);
+  CHECK(rate_after >= 5 && rate_after < 10);
   CHECK_EQ_INT(lines_with(&lines, TEAMSOP_LOG_WARN, "throttled (429)"), 1);
   CHECK_EQ_INT(lines_with(&lines, TEAMSOP_LOG_WARN, "rate now 5 GETs/s"), 1);
   /* The three again in one $batch when the pause ended (all due by then). */
