@@ -849,6 +849,13 @@ class Batch {
   /// Operations added and not yet reported (0 for an empty Batch).
   std::size_t pending() const noexcept { return teamsop_batch_pending(batch_); }
 
+  /// The GETs per second the batch allows itself now: the maximum set, or less
+  /// after a 429 (halved, then climbing back). 0 for an empty Batch. May be
+  /// called from the run's own callback.
+  std::uint32_t current_gets_per_second() const noexcept {
+    return teamsop_batch_current_gets_per_second(batch_);
+  }
+
   /// The most operation GETs started in any sliding second, each request inside
   /// a `$batch` counted on its own: 1 to 1000 (default 10; Teams allows an app
   /// about 30 per tenant). Throws Error (InvalidArgument) outside that range.

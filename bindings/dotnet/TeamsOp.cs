@@ -1571,6 +1571,29 @@ namespace TeamsOp
             }
         }
 
+        /// <summary>
+        /// The GETs per second the batch allows itself now: <see cref="MaxGetsPerSecond"/>, or less
+        /// after a 429 (halved, then climbing back while none comes). May be read from the run's
+        /// own callback.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public int CurrentGetsPerSecond
+        {
+            get
+            {
+                bool entered = Enter();
+                try
+                {
+                    return (int)BatchNativeMethods.teamsop_batch_current_gets_per_second(Handle);
+                }
+                finally
+                {
+                    Leave(entered);
+                }
+            }
+        }
+
         /// <summary>Whether GETs travel in Graph JSON batches (default true) or one by one.</summary>
         /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/> from this batch's own callback.</exception>
         /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
@@ -1937,6 +1960,8 @@ namespace TeamsOp
         internal static extern UIntPtr teamsop_batch_pending(BatchHandle batch);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern Result teamsop_batch_set_max_gets_per_second(BatchHandle batch, uint getsPerSecond);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern uint teamsop_batch_current_gets_per_second(BatchHandle batch);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         internal static extern Result teamsop_batch_set_json_batching(BatchHandle batch, [MarshalAs(UnmanagedType.I1)] bool enabled);
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]

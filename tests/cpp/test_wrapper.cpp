@@ -1186,7 +1186,9 @@ struct BatchDone {
 TEST(test_batch_reports_each_operation_once) {
   Client c = new_client();
   teamsop::Batch batch(c);
+  CHECK_EQ(batch.current_gets_per_second(), 10u);
   batch.set_max_gets_per_second(100).set_json_batching(true);
+  CHECK_EQ(batch.current_gets_per_second(), 100u);
   batch.add(team_location(TEAM, "create-succeeded"), 10)
       .add(team_location(TEAM, "archive-failed"), 11)
       .add(team_location("forbidden", "o"), 12)
@@ -1358,6 +1360,7 @@ TEST(test_batch_arguments_and_moves) {
   CHECK(!batch);
   CHECK(batch.handle() == nullptr);
   CHECK_EQ(batch.pending(), 0u);
+  CHECK_EQ(batch.current_gets_per_second(), 0u);
   CHECK_EQ(moved.pending(), 1u);
   EXPECT_ERROR(batch.add(team_location(TEAM, "create-succeeded"), 2), Result::InvalidArgument);
   EXPECT_ERROR(batch.run(1s), Result::InvalidArgument);

@@ -1740,7 +1740,9 @@ const string wanted = "/beta/chats/caf%C3%A9-%F0%9F%98%80/operations/op-%C3%A9-%
                 Assert.Same(client, batch.Client, "Client");
                 Assert.Equal(10, batch.MaxGetsPerSecond, "MaxGetsPerSecond by default");
                 Assert.True(batch.JsonBatching, "JsonBatching by default");
+                Assert.Equal(10, batch.CurrentGetsPerSecond, "CurrentGetsPerSecond by default");
                 batch.MaxGetsPerSecond = 100;
+                Assert.Equal(100, batch.CurrentGetsPerSecond, "CurrentGetsPerSecond after MaxGetsPerSecond");
                 batch.Add(TeamOp("create-succeeded"), 10);
                 batch.Add(TeamOp("archive-failed"), 11);
                 batch.Add("/teams('forbidden')/operations('o')", 12);
