@@ -11,6 +11,9 @@ use serde_json::value::RawValue;
 /// Most requests Graph takes in one `$batch`.
 pub(crate) const MAX_REQUESTS: usize = 20;
 
+/// The `User-Agent` of a single GET (`http/lane.rs`), which each inner GET carries too.
+const USER_AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
+
 /// One GET inside a `$batch`.
 pub(crate) struct InnerRequest<'a> {
     /// Unique within the batch.
@@ -40,6 +43,8 @@ struct WireHeaders<'a> {
     accept: &'static str,
     #[serde(rename = "Prefer")]
     prefer: &'static str,
+    #[serde(rename = "User-Agent")]
+    user_agent: &'static str,
     #[serde(rename = "client-request-id")]
     client_request_id: &'a str,
 }
@@ -56,6 +61,7 @@ pub(crate) fn encode(requests: &[InnerRequest<'_>]) -> Vec<u8> {
                 headers: WireHeaders {
                     accept: "application/json",
                     prefer: "include-unknown-enum-members",
+                    user_agent: USER_AGENT,
                     client_request_id: r.client_request_id,
                 },
             })
@@ -228,6 +234,10 @@ mod tests {
             "include-unknown-enum-members"
         );
         assert_eq!(v["requests"][1]["headers"]["client-request-id"], "c\"2");
+        assert_eq!(
+            v["requests"][0]["headers"]["User-Agent"],
+            concat!("libteamsop/", env!("CARGO_PKG_VERSION"))
+        );
         assert!(v["requests"][0]["headers"].get("Authorization").is_none());
     }
 

@@ -740,6 +740,12 @@ TEST(test_batch_body_headers_and_select) {
     CHECK_STREQ(prefer, "include-unknown-enum-members");
     free(accept);
     free(prefer);
+    char *agent = emu_request_header(inner, "user-agent");
+    char *batch_agent = emu_request_header(batch, "user-agent");
+    CHECK(agent != NULL && strncmp(agent, "libteamsop/", 11) == 0);
+    CHECK_STREQ(agent, batch_agent);
+    free(agent);
+    free(batch_agent);
     CHECK(!emu_request_headers_contain(inner, "uthorization"));
     CHECK(!emu_request_headers_contain(inner, g_token));
     ids[i] = emu_request_header(inner, "client-request-id");
