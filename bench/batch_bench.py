@@ -13,7 +13,8 @@ all; then the emulator's stats and its record of each operation's end give:
   inner     requests inside $batch requests
   429       429s the emulator sent (alone, for a whole $batch or inside one)
   busiest   the most operation GETs it received in any sliding second
-  lag       from an operation's end on the server to its report (median, p99)
+  lag       from an operation's end on the server to its report with its
+            terminal status (median, p99; those an error ended are left out)
   CPU       the client's user + system CPU; per GET
   RSS       the client's peak resident memory
 
@@ -90,10 +91,11 @@ def run_row(name, bin_dir, tmp, mode, n, t_s, rate, server_limit, batching=True,
         if at_ms == 0:
             continue
         op = ends[locations[index]]
-        lags.append(at_ms - op["ends_unix_ms"])
         if result != "TEAMSOP_OK":
-            errors += 1
-        elif status != {"succeeded": 3, "failed": 4, "invalid": 0}[op["outcome"]]:
+            errors += 1  # its report says nothing of its end: no lag
+            continue
+        lags.append(at_ms - op["ends_unix_ms"])
+        if status != {"succeeded": 3, "failed": 4, "invalid": 0}[op["outcome"]]:
             wrong += 1
     lags.sort()
     gets = stats["inner_requests"] + stats["requests"] - stats["batches"]
