@@ -8,6 +8,7 @@
  *   TEAMSOP_TOKEN=... teamsop-get --team ID --operation ID [--json]
  *   TEAMSOP_TOKEN=... teamsop-get --location "/teams('ID')/operations('OP')" --wait 120
  *   teamsop-get --token-command 'az account get-access-token ...' --location ... --wait 3600 -v
+ *   TEAMSOP_TOKEN=... teamsop-get --wait-all locations.txt --rate 30 > results.jsonl
  *
  * The token is read from the environment (or the output of --token-command),
  * never from the command line (where other users of the machine could see it in
@@ -56,6 +57,9 @@ struct options {
   long timeout_ms;   /* -1: the library's default */
   long wait_seconds; /* -1: no --wait */
   long poll_ms;      /* -1: the library's default */
+  const char *wait_all; /* --wait-all FILE ("-": stdin): many operations at once */
+  long rate;            /* --rate: 0: the library's default */
+  int no_batching;      /* --no-batching */
   int json;
   int quiet;
   int verbose; /* 0: TEAMSOP_LOG decides; 1: INFO and WARN lines; 2: DEBUG too */
@@ -159,6 +163,25 @@ static enum apply_result set_poll_ms(struct options *o, const char *v) {
   }
   return APPLY_OK;
 }
+static enum apply_result set_wait_all(struct options *o, const char *v) {
+  if (v[0] == '\0') {
+    return usage_error_apply("%s", "--wait-all needs a file of Locations, or - for stdin");
+  }
+  o->wait_all = v;
+  return APPLY_OK;
+}
+static enum apply_result set_rate(struct options *o, const char *v) {
+  if (parse_long(v, 1, 1000, &o->rate) != 0) {
+    return usage_error_apply("--rate takes GETs per second, 1 to 1000, not '%s'", v);
+  }
+  return APPLY_OK;
+}
+static enum apply_result set_no_batching(struct options *o, const char *v) {
+  (void)v;
+  o->no_batching = 1;
+  return APPLY_OK;
+}
+static int check_wait_all_options(const struct options *o, int by_ids);
 static enum apply_result set_json(struct options *o, const char *v) {
   (void)v;
   o->json = 1;
@@ -209,6 +232,34 @@ static const struct option_spec option_table[] = {
      "to 10 s; Graph's Retry-After wins",
      set_poll_ms},
     {"quiet", 0, NULL, "with --wait, no progress lines", set_quiet},
+    {"wait-all", 0, "FILE",
+     "follow many operations at once until each ends: the Locations in FILE\n"
+     "(- for stdin), one per line; blank lines and lines starting with # are\n"
+     "skipped, blanks around a Location are trimmed. One JSON line per\n"
+     "operation on stdout as it ends, in the order they end:\n"
+     "  {\"line\", \"location\", \"result\", \"status\", \"id\", \"operationType\",\n"
+     "   \"targetResourceId\", \"targetResourceLocation\", \"operationError\",\n"
+     "   \"error\", \"pending\", \"elapsedMs\"}\n"
+     "(\"result\" is TEAMSOP_OK with the operation's \"status\" and\n"
+     "\"operationError\" {\"code\", \"message\"}, or the error that ended it, with\n"
+     "\"error\" as --json gives it; null for what is absent). A line that is not\n"
+     "a Location gets its line at once (TEAMSOP_ERR_INVALID_ARGUMENT) and the\n"
+     "others go on. The GETs go in Graph JSON batches of up to 20, at most\n"
+     "--rate per second, each operation polled as --wait polls one; the run\n"
+     "lasts at most --wait SECONDS (default 3600), after which each operation\n"
+     "still pending gets its line with \"pending\": true. Progress on stderr\n"
+     "once a second (pending, ended, GETs per second now), unless --quiet.\n"
+     "Exit status: 0 when every operation succeeded; 20 when every one was\n"
+     "reported and one or more did not succeed (failed, invalid, an error, a\n"
+     "line that is not a Location); 1-12 when the run stopped before every\n"
+     "operation was reported (3: --wait's time ran out), its teamsop_result",
+     set_wait_all},
+    {"rate", 0, "N",
+     "with --wait-all: at most N operation GETs per second, each request inside\n"
+     "a $batch counted (1 to 1000, default 10; Teams allows an app about 30 per\n"
+     "tenant); a 429 lowers it for a while",
+     set_rate},
+    {"no-batching", 0, NULL, "with --wait-all: one GET per request, no JSON batching", set_no_batching},
     {"json", 0, NULL,
      "print the operation's JSON body as Graph sent it instead of a table;\n"
      "on a failed call, print a JSON error object (see EXIT STATUS)",
@@ -283,6 +334,7 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "SYNOPSIS\n"
          "    " PROGRAM " (--chat ID | --team ID) --operation ID [OPTION...]\n"
          "    " PROGRAM " --location LOCATION [--wait SECONDS] [OPTION...]\n"
+         "    " PROGRAM " --wait-all FILE [--rate N] [--no-batching] [--wait SECONDS] [OPTION...]\n"
          "\n"
          "DESCRIPTION\n"
          "    Reads a teamsAsyncOperation from Microsoft Graph through libteamsop: one GET\n"
@@ -450,6 +502,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
   }
 
   int by_ids = (o->chat != NULL) + (o->team != NULL);
+  if (o->wait_all != NULL || o->rate > 0 || o->no_batching) {
+    return check_wait_all_options(o, by_ids);
+  }
   if (o->location != NULL) {
     if (by_ids != 0 || o->operation != NULL) {
       return usage_error("%s", "--location excludes --chat, --team and --operation");
@@ -604,6 +659,316 @@ static void print_table(const teamsop_operation *op) {
     printf("%-24s %s: %s\n", "error", or_dash(teamsop_operation_error_code(op)),
            or_dash(teamsop_operation_error_message(op)));
   }
+}
+
+/* ------------------------------------------------------ many operations */
+
+/* --wait-all: the Locations of a file followed at once by one teamsop_batch, a
+ * JSON line per operation on stdout as it ends (from on_done, on the run's
+ * thread), progress on stderr from a thread of its own. (Its headers are here,
+ * with the code that needs them.) */
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* The arguments --wait-all needs and excludes; -1 to go on, else the exit status. */
+static int check_wait_all_options(const struct options *o, int by_ids) {
+  if (o->wait_all == NULL) {
+    return usage_error("%s", "--rate and --no-batching go with --wait-all");
+  }
+  if (by_ids != 0 || o->operation != NULL || o->location != NULL) {
+    return usage_error("%s", "--wait-all excludes --chat, --team, --operation and --location");
+  }
+  if (o->json) {
+    return usage_error("%s", "--wait-all prints JSON lines already: --json does not go with it");
+  }
+  return -1;
+}
+
+/* Seconds on the monotonic clock. */
+static double clock_seconds(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+struct wait_all_run {
+  char **locations;      /* by line number (tag), from 1; NULL for a line that is none */
+  unsigned char *ended;  /* by line number: reported (or refused) */
+  size_t lines;
+  double start;
+  /* Counts, read by the progress thread too. */
+  atomic_size_t added;
+  atomic_size_t refused; /* lines that are not Locations */
+  atomic_size_t reported;
+  atomic_size_t succeeded;
+  atomic_size_t not_succeeded; /* failed, invalid, an error, a line that is not a Location */
+  atomic_uint rate;            /* the batch's GETs per second, as of the last report */
+  const teamsop_batch *batch;
+  /* The progress thread's stop signal. */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int stop;
+};
+
+/* One JSON line for the operation of `line`. With `result` not TEAMSOP_OK, `error`
+ * is what the library said (or NULL: read teamsop_last_* now). */
+static void print_operation_line(struct wait_all_run *w, size_t line, teamsop_result result,
+                                 const teamsop_operation *op, int pending) {
+  printf("{\"line\":%zu,\"location\":", line);
+  print_json_string(w->locations[line]);
+  fputs(",\"result\":", stdout);
+  print_json_string(teamsop_result_str((uint32_t)result));
+  fputs(",\"status\":", stdout);
+  print_json_string(op != NULL ? teamsop_operation_status_str(op) : NULL);
+  fputs(",\"id\":", stdout);
+  print_json_string(op != NULL ? teamsop_operation_id(op) : NULL);
+  fputs(",\"operationType\":", stdout);
+  print_json_string(op != NULL ? teamsop_operation_type_str(op) : NULL);
+  fputs(",\"targetResourceId\":", stdout);
+  print_json_string(op != NULL ? teamsop_operation_target_resource_id(op) : NULL);
+  fputs(",\"targetResourceLocation\":", stdout);
+  print_json_string(op != NULL ? teamsop_operation_target_resource_location(op) : NULL);
+  fputs(",\"operationError\":", stdout);
+  if (op != NULL &&
+      (teamsop_operation_error_code(op) != NULL || teamsop_operation_error_message(op) != NULL)) {
+    fputs("{\"code\":", stdout);
+    print_json_string(teamsop_operation_error_code(op));
+    fputs(",\"message\":", stdout);
+    print_json_string(teamsop_operation_error_message(op));
+    putchar('}');
+  } else {
+    fputs("null", stdout);
+  }
+  fputs(",\"error\":", stdout);
+  if (result != TEAMSOP_OK) {
+    int32_t http_status = teamsop_last_http_status();
+    fputs("{\"result\":", stdout);
+    print_json_string(teamsop_result_str((uint32_t)result));
+    fputs(",\"message\":", stdout);
+    print_json_string(teamsop_last_error_message());
+    if (http_status != 0) {
+      printf(",\"httpStatus\":%d", (int)http_status);
+    } else {
+      fputs(",\"httpStatus\":null", stdout);
+    }
+    fputs(",\"graphCode\":", stdout);
+    print_json_string(teamsop_last_graph_code());
+    fputs(",\"requestId\":", stdout);
+    print_json_string(teamsop_last_request_id());
+    fputs(",\"clientRequestId\":", stdout);
+    print_json_string(teamsop_last_client_request_id());
+    putchar('}');
+  } else {
+    fputs("null", stdout);
+  }
+  printf(",\"pending\":%s,\"elapsedMs\":%.0f}\n", pending ? "true" : "false",
+         (clock_seconds() - w->start) * 1000.0);
+  fflush(stdout);
+}
+
+/* teamsop_batch_run's callback: the operation of line `tag` ended. */
+static bool on_operation_done(void *user_data, uint64_t tag, teamsop_result result,
+                              const teamsop_operation *op) {
+  struct wait_all_run *w = user_data;
+  size_t line = (size_t)tag;
+  if (line == 0 || line > w->lines || w->ended[line]) {
+    return true; /* not one of ours: cannot happen */
+  }
+  w->ended[line] = 1;
+  print_operation_line(w, line, result, op, 0);
+  bool ok = result == TEAMSOP_OK && teamsop_operation_status(op) == TEAMSOP_STATUS_SUCCEEDED;
+  atomic_fetch_add(ok ? &w->succeeded : &w->not_succeeded, 1);
+  atomic_fetch_add(&w->reported, 1);
+  atomic_store(&w->rate, teamsop_batch_current_gets_per_second(w->batch));
+  return true;
+}
+
+static void print_progress(struct wait_all_run *w) {
+  size_t added = atomic_load(&w->added), reported = atomic_load(&w->reported);
+  fprintf(stderr, "[%6.1fs] %zu pending, %zu ended (%zu succeeded, %zu did not), %u GETs/s\n",
+          clock_seconds() - w->start, added - reported, reported + atomic_load(&w->refused),
+          atomic_load(&w->succeeded), atomic_load(&w->not_succeeded), atomic_load(&w->rate));
+}
+
+/* The progress thread: a line a second until told to stop. */
+static void *progress_main(void *arg) {
+  struct wait_all_run *w = arg;
+  pthread_mutex_lock(&w->lock);
+  while (!w->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait(&w->wake, &w->lock, &until);
+    if (!w->stop) {
+      print_progress(w);
+    }
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+/* Reads the lines of `path` ("-": stdin) into w->locations (trimmed; NULL for
+ * blank and # lines). Returns -1 to go on, else the exit status. */
+static int read_locations(const char *path, struct wait_all_run *w) {
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  if (in == NULL) {
+    fprintf(stderr, PROGRAM ": --wait-all: cannot read %s: %s\n", path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  size_t cap = 0;
+  char *text = NULL;
+  size_t text_cap = 0;
+  ssize_t got;
+  int status = -1;
+  while ((got = getline(&text, &text_cap, in)) >= 0) {
+    if (w->lines + 2 > cap) {
+      size_t bigger = cap == 0 ? 256 : cap * 2;
+      char **locations = realloc(w->locations, bigger * sizeof *locations);
+      if (locations == NULL) {
+        status = (int)TEAMSOP_ERR_INTERNAL;
+        break;
+      }
+      w->locations = locations;
+      cap = bigger;
+    }
+    size_t line = ++w->lines;
+    char *start = text, *end = text + got;
+    while (start < end && (*start == ' ' || *start == '\t')) {
+      start++;
+    }
+    while (end > start && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t')) {
+      end--;
+    }
+    w->locations[line] = NULL;
+    if (end > start && *start != '#') {
+      w->locations[line] = strndup(start, (size_t)(end - start));
+      if (w->locations[line] == NULL) {
+        status = (int)TEAMSOP_ERR_INTERNAL;
+        break;
+      }
+    }
+  }
+  if (status < 0 && ferror(in)) {
+    fprintf(stderr, PROGRAM ": --wait-all: reading %s: %s\n", path, strerror(errno));
+    status = EXIT_USAGE;
+  }
+  if (status == (int)TEAMSOP_ERR_INTERNAL) {
+    fprintf(stderr, PROGRAM ": --wait-all: out of memory reading %s\n", path);
+  }
+  free(text);
+  if (in != stdin) {
+    fclose(in);
+  }
+  return status;
+}
+
+static void free_run(struct wait_all_run *w) {
+  for (size_t i = 1; i <= w->lines && w->locations != NULL; i++) {
+    free(w->locations[i]);
+  }
+  free(w->locations);
+  free(w->ended);
+}
+
+/* --wait-all: returns the exit status (see the option's help). */
+static int wait_all(const teamsop_client *client, const struct options *o) {
+  struct wait_all_run w;
+  memset(&w, 0, sizeof w);
+  atomic_init(&w.added, 0);
+  atomic_init(&w.refused, 0);
+  atomic_init(&w.reported, 0);
+  atomic_init(&w.succeeded, 0);
+  atomic_init(&w.not_succeeded, 0);
+  int status = read_locations(o->wait_all, &w);
+  w.ended = calloc(w.lines + 1, 1);
+  if (status < 0 && w.ended == NULL) {
+    status = (int)TEAMSOP_ERR_INTERNAL;
+  }
+  teamsop_batch *batch = status < 0 ? teamsop_batch_new(client) : NULL;
+  teamsop_result r = TEAMSOP_OK;
+  if (status < 0 && batch == NULL) {
+    status = report_failure("creating the batch", TEAMSOP_ERR_INVALID_ARGUMENT, 0);
+  }
+  if (status < 0 && o->rate > 0 &&
+      (r = teamsop_batch_set_max_gets_per_second(batch, (uint32_t)o->rate)) != TEAMSOP_OK) {
+    status = report_failure("--rate", r, 0);
+  }
+  if (status < 0 && o->no_batching &&
+      (r = teamsop_batch_set_json_batching(batch, false)) != TEAMSOP_OK) {
+    status = report_failure("--no-batching", r, 0);
+  }
+  if (status >= 0) {
+    teamsop_batch_free(batch);
+    free_run(&w);
+    return status;
+  }
+  w.batch = batch;
+  w.start = clock_seconds();
+  atomic_init(&w.rate, teamsop_batch_current_gets_per_second(batch));
+  /* Each line's operation, or its refusal at once. */
+  for (size_t line = 1; line <= w.lines; line++) {
+    if (w.locations[line] == NULL) {
+      continue;
+    }
+    teamsop_result added = teamsop_batch_add(batch, w.locations[line], (uint64_t)line);
+    if (added == TEAMSOP_OK) {
+      atomic_fetch_add(&w.added, 1);
+    } else {
+      w.ended[line] = 1;
+      atomic_fetch_add(&w.refused, 1);
+      atomic_fetch_add(&w.not_succeeded, 1);
+      print_operation_line(&w, line, added, NULL, 0);
+    }
+  }
+  size_t added = atomic_load(&w.added);
+  long seconds = o->wait_seconds > 0 ? o->wait_seconds : 3600;
+  pthread_t progress;
+  int progress_running = 0;
+  if (!o->quiet) {
+    fprintf(stderr, "[%6.1fs] %zu operation(s) from %s, at most %u GETs/s%s, for at most %ld s\n",
+            0.0, added, o->wait_all, atomic_load(&w.rate), o->no_batching ? ", one by one" : "",
+            seconds);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.wake, NULL);
+    progress_running = pthread_create(&progress, NULL, progress_main, &w) == 0;
+  }
+  r = added > 0 ? teamsop_batch_run(batch, (uint32_t)(seconds * 1000), on_operation_done, &w, NULL)
+                : TEAMSOP_OK;
+  if (r != TEAMSOP_OK) {
+    /* The operations not reported: their line, with why the run stopped. */
+    for (size_t line = 1; line <= w.lines; line++) {
+      if (w.locations[line] != NULL && !w.ended[line]) {
+        print_operation_line(&w, line, r, NULL, 1);
+      }
+    }
+  }
+  if (progress_running) {
+    pthread_mutex_lock(&w.lock);
+    w.stop = 1;
+    pthread_cond_signal(&w.wake);
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(progress, NULL);
+  }
+  if (!o->quiet) {
+    print_progress(&w);
+    if (r != TEAMSOP_OK) {
+      fprintf(stderr, PROGRAM ": the run stopped with %zu operation(s) pending: %s: %s\n",
+              teamsop_batch_pending(batch), teamsop_result_str((uint32_t)r),
+              teamsop_last_error_message());
+    }
+  }
+  if (!o->quiet) {
+    pthread_cond_destroy(&w.wake);
+    pthread_mutex_destroy(&w.lock);
+  }
+  teamsop_batch_free(batch);
+  if (r != TEAMSOP_OK) {
+    status = (int)r;
+  } else {
+    status = atomic_load(&w.not_succeeded) == 0 ? 0 : EXIT_OPERATION_FAILED;
+  }
+  free_run(&w);
+  return status;
 }
 
 /* -------------------------------------------------------------- waiting */
@@ -1004,7 +1369,7 @@ int main(int argc, char **argv) {
   }
   status = configure(client, &o);
   if (status == 0) {
-    status = fetch_and_print(client, &o);
+    status = o.wait_all != NULL ? wait_all(client, &o) : fetch_and_print(client, &o);
   }
   teamsop_client_free(client);
   return status;

@@ -28,16 +28,6 @@
 #include <stdint.h>
 
 /**
- * GETs per second a batch starts with, unless set otherwise.
- */
-#define DEFAULT_MAX_GETS_PER_SECOND 10
-
-/**
- * The most GETs per second a batch may be set to.
- */
-#define MAX_GETS_PER_SECOND 1000
-
-/**
  * Returned by the `*_unix_ms` accessors when the time is absent or unparseable.
  */
 #define TEAMSOP_NO_TIME INT64_MIN
@@ -245,11 +235,6 @@ typedef enum teamsop_cloud {
 } teamsop_cloud;
 
 /**
- * How much a line matters; a sink set for a level gets that level and those above.
- */
-typedef struct LogLevel LogLevel;
-
-/**
  * Many operations followed at once, under a rate budget, over Graph JSON batching.
  *
  * Opaque. Create with `teamsop_batch_new` (it borrows a client: free the batch
@@ -431,6 +416,17 @@ enum teamsop_result teamsop_batch_set_max_gets_per_second(struct teamsop_batch *
                                                           uint32_t gets_per_second);
 
 /**
+ * The GETs per second the batch allows itself now: the maximum set
+ * (`teamsop_batch_set_max_gets_per_second`), or less after a 429 (halved, then
+ * climbing back by a fiftieth of the maximum each second without one). 0 for
+ * NULL. May be called from the batch's own `on_done`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch used by this thread alone.
+ */
+uint32_t teamsop_batch_current_gets_per_second(const struct teamsop_batch *batch);
+
+/**
  * Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20
  * requests each; default true) or one by one (false).
  *
@@ -453,14 +449,30 @@ enum teamsop_result teamsop_batch_set_json_batching(struct teamsop_batch *batch,
  * (the client's poll interval, doubling to 10 s; `Retry-After` wins; 404s taken
  * for "not visible yet" during 10 s from its first poll); the soonest due go
  * first, and the rate (`teamsop_batch_set_max_gets_per_second`) is never
- * exceeded. A 429 (for a whole `$batch` or a request in it) pauses every GET for
- * its `Retry-After` and lowers the rate, which then climbs back while no 429
- * comes. A failing `$batch` (or GET, batching off) itself (transport, 5xx, 429) is
- * retried as a GET would be; one that still fails ends the run with that error,
- * its operations still pending. A 401 renews the token through the provider, if
- * any. Operations whose Location names another version than the base's go in a
- * `$batch` of their own version. `on_done` and `cancel` may be NULL. Runs on the
- * calling thread; `on_done` is called on it.
+ * exceeded: a GET counts from its start until a second after its answer. With
+ * batching on, the operations due together go in `$batch`es of up to 20 (never
+ * more than the rate), one due alone in a single GET.
+ *
+ * A 429 (for a whole `$batch` or a request in it, or a GET) pauses every GET for
+ * its `Retry-After` (or a backoff) and halves the rate, which then climbs back
+ * while no 429 comes. An operation's 503 or 504 is polled again up to the
+ * client's retries, then ends it (`TEAMSOP_ERR_HTTP`); its 401 renews the token
+ * through the provider once, if there is one. A `$batch` that fails as a whole
+ * (transport, timeout, 5xx, 429), or a GET that gets no answer (batching off),
+ * is retried after a pause up to the client's retries; one that still fails
+ * ends the run with that error, its operations still pending; a `$batch`
+ * answered 401 (after one renewal), 400 or another 4xx ends it at once. A
+ * `$batch` answer that cannot be read (not JSON, no `responses`, over the
+ * client's body cap) ends each of its operations with `TEAMSOP_ERR_PARSE` or
+ * `TEAMSOP_ERR_TOO_LARGE`, as single GETs of them would have; so does a response
+ * given twice, missing, or without an HTTP status, for its operation; one for a
+ * request never sent is ignored. Operations whose Location names another
+ * version than the base's go in a `$batch` of their own version.
+ *
+ * `on_done` and `cancel` may be NULL. Runs on the calling thread; `on_done` is
+ * called on it, with this thread's `teamsop_last_*` telling why an operation
+ * ended in an error; a run that returns `TEAMSOP_OK` then leaves them as they
+ * were before it.
  *
  * Errors: also `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, a `timeout_ms` of
  * 0, or a call from the batch's own `on_done`.

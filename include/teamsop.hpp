@@ -1096,6 +1096,226 @@ class Client {
   teamsop_client* client_ = nullptr;
 };
 
+// ------------------------------------------------------------------ batch
+
+/// How one operation of a `Batch` ended, as `Batch::run` hands it to its
+/// callback: valid during that call only (copy what you keep).
+class BatchReport {
+ public:
+  /// The tag given to `Batch::add`.
+  std::uint64_t tag() const noexcept { return tag_; }
+  /// True when it ended with its terminal operation (succeeded, failed or
+  /// invalid: read `operation().status()`); false when an error ended it.
+  bool ok() const noexcept { return error_ == nullptr; }
+  /// The terminal operation, borrowed for the call; empty when `!ok()`.
+  const OperationView& operation() const noexcept { return operation_; }
+  /// The error that ended it (`NotFound` after the 10 s grace, `Forbidden`,
+  /// `Parse`, ...), with Graph's code and request ids; nullptr when `ok()`.
+  const Error* error() const noexcept { return error_; }
+
+  BatchReport(std::uint64_t tag, const teamsop_operation* op, const Error* error) noexcept
+      : tag_(tag), operation_(op), error_(error) {}
+
+ private:
+  std::uint64_t tag_;
+  OperationView operation_;
+  const Error* error_;
+};
+
+/// Many operations followed at once (`teamsop_batch`), under a budget of GETs
+/// per second, over Graph JSON batching. Owns its handle (freed, with every
+/// operation still pending, by the destructor). Borrows its `Client`, which must
+/// outlive it. Move-only; a moved-from Batch is empty, and any call through it
+/// throws Error with `Result::InvalidArgument`.
+///
+///     teamsop::Batch batch(client);
+///     batch.set_max_gets_per_second(30);
+///     for (std::size_t i = 0; i < locations.size(); i++) batch.add(locations[i], i);
+///     batch.run(std::chrono::minutes(10), [&](const teamsop::BatchReport& done) {
+///       if (done.ok()) std::cout << done.tag() << ' ' << done.operation().status_str().value_or("-") << '\n';
+///       else std::cerr << done.tag() << ' ' << done.error()->what() << '\n';
+///     });
+///
+/// Threads: one thread at a time uses a Batch (it may move between threads);
+/// several Batches, on several threads, may share one Client.
+class Batch {
+ public:
+  /// An empty batch polling through `client`. Throws Error (InvalidArgument)
+  /// for an empty (moved-from) client.
+  explicit Batch(const Client& client) : batch_(teamsop_batch_new(client.handle())) {
+    if (batch_ == nullptr) {
+      throw Error::from_last_error(Result::InvalidArgument);
+    }
+  }
+  /// Not from a temporary Client: it would be gone before the batch.
+  explicit Batch(const Client&&) = delete;
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  /// Takes `other`'s batch; `other` is left empty.
+  Batch(Batch&& other) noexcept : batch_(std::exchange(other.batch_, nullptr)) {}
+  /// Frees the batch held, then takes `other`'s; `other` is left empty.
+  Batch& operator=(Batch&& other) noexcept {
+    if (this != &other) {
+      teamsop_batch_free(batch_);
+      batch_ = std::exchange(other.batch_, nullptr);
+    }
+    return *this;
+  }
+  /// Frees the batch and the operations still pending in it (not reported).
+  ~Batch() { teamsop_batch_free(batch_); }
+
+  /// The C handle (NULL when empty), still owned by this Batch.
+  teamsop_batch* handle() const noexcept { return batch_; }
+  /// True when this holds a batch (false once moved from).
+  explicit operator bool() const noexcept { return batch_ != nullptr; }
+
+  /// Adds the operation a 202's `Location` names (read as
+  /// `Client::get_location` reads it), with `tag` handed back when it ends.
+  /// Throws Error (InvalidArgument) for a Location that would be refused, or
+  /// from inside this batch's own `run` callback; nothing is added then.
+  Batch& add(std::string_view location, std::uint64_t tag) {
+    std::string loc = detail::c_string(location, "the location");
+    detail::check(teamsop_batch_add(batch_, loc.c_str(), tag));
+    return *this;
+  }
+
+  /// Operations added and not yet reported (0 for an empty Batch).
+  std::size_t pending() const noexcept { return teamsop_batch_pending(batch_); }
+
+  /// The GETs per second the batch allows itself now: the maximum set, or less
+  /// after a 429 (halved, then climbing back). 0 for an empty Batch. May be
+  /// called from the run's own callback.
+  std::uint32_t current_gets_per_second() const noexcept {
+    return teamsop_batch_current_gets_per_second(batch_);
+  }
+
+  /// The most operation GETs started in any sliding second, each request inside
+  /// a `$batch` counted on its own: 1 to 1000 (default 10; Teams allows an app
+  /// about 30 per tenant). Throws Error (InvalidArgument) outside that range.
+  Batch& set_max_gets_per_second(std::uint32_t gets_per_second) {
+    detail::check(teamsop_batch_set_max_gets_per_second(batch_, gets_per_second));
+    return *this;
+  }
+
+  /// Whether GETs travel in Graph JSON batches (default) or one by one.
+  Batch& set_json_batching(bool enabled) {
+    detail::check(teamsop_batch_set_json_batching(batch_, enabled));
+    return *this;
+  }
+
+  /// Polls every pending operation until each has been reported to `on_done`,
+  /// once, as it ends (see `teamsop_batch_run` for the pacing, the rate,
+  /// throttling and retries). `on_done` is any callable taking either
+  /// `(const teamsop::BatchReport&)` or `(std::uint64_t tag, const teamsop::Error*
+  /// error, const teamsop::OperationView* operation)` (one of the two pointers is
+  /// null), returning bool (false: stop the run) or void (go on). It is called on
+  /// this thread, taken by reference and not copied; it may call into this
+  /// library, but not change, run or free this batch (those throw Error).
+  ///
+  /// Throws Error: `Timeout` when `timeout` passed, `Cancelled` when `on_done`
+  /// returned false or the cancel (below) was triggered, or the error of a
+  /// `$batch` that kept failing (`Transport`, `Http`, `Throttled`, ...); the
+  /// operations not reported stay pending: run again to go on. If `on_done`
+  /// throws, the exception is caught before it can reach the C library, the run
+  /// stops (that operation counts as reported), and that same exception is
+  /// rethrown from here once the run has returned.
+  template <typename OnDone>
+  void run(std::chrono::milliseconds timeout, OnDone&& on_done) {
+    run_with(timeout, on_done, nullptr);
+  }
+
+  /// As `run(timeout, on_done)`, ended (Error `Cancelled`) within 100 ms of
+  /// `teamsop_cancel_trigger(cancel)` from any thread; `cancel` may be NULL.
+  template <typename OnDone>
+  void run(std::chrono::milliseconds timeout, OnDone&& on_done, const teamsop_cancel* cancel) {
+    run_with(timeout, on_done, cancel);
+  }
+
+  /// As above with a cancel trigger object such as `teamsop::Cancel`: anything
+  /// whose `handle()` gives its `teamsop_cancel*`.
+  template <typename OnDone, typename CancelT,
+            typename = std::enable_if_t<std::is_convertible_v<
+                decltype(std::declval<const CancelT&>().handle()), const teamsop_cancel*>>>
+  void run(std::chrono::milliseconds timeout, OnDone&& on_done, const CancelT& cancel) {
+    const teamsop_cancel* handle = cancel.handle();
+    if (handle == nullptr) {
+      throw Error(Result::InvalidArgument, 0, "the cancel trigger is empty (moved from)");
+    }
+    run_with(timeout, on_done, handle);
+  }
+
+  /// As `run(timeout, on_done)` with no callback: the operations are followed to
+  /// their end and forgotten.
+  void run(std::chrono::milliseconds timeout) {
+    detail::check(teamsop_batch_run(batch_, detail::to_u32_ms(timeout, "the run timeout"), nullptr,
+                                    nullptr, nullptr));
+  }
+
+ private:
+  template <typename Fn>
+  struct RunState {
+    Fn* on_done;
+    std::exception_ptr exception;
+  };
+
+  template <typename Fn>
+  void run_with(std::chrono::milliseconds timeout, Fn& on_done, const teamsop_cancel* cancel) {
+    constexpr bool takes_report = std::is_invocable_v<Fn&, const BatchReport&>;
+    constexpr bool takes_parts =
+        std::is_invocable_v<Fn&, std::uint64_t, const Error*, const OperationView*>;
+    static_assert(takes_report || takes_parts,
+                  "teamsop::Batch::run: on_done must be callable with (const teamsop::BatchReport&) "
+                  "or (std::uint64_t, const teamsop::Error*, const teamsop::OperationView*)");
+    std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the run timeout");
+    RunState<Fn> state{std::addressof(on_done), nullptr};
+    teamsop_result result = teamsop_batch_run(batch_, timeout_ms, &trampoline<Fn>, &state, cancel);
+    if (state.exception) {
+      std::rethrow_exception(state.exception);
+    }
+    detail::check(result);
+  }
+
+  template <typename Fn, typename... Args>
+  static bool call(Fn& fn, Args&&... args) {
+    if constexpr (std::is_void_v<std::invoke_result_t<Fn&, Args...>>) {
+      std::invoke(fn, std::forward<Args>(args)...);
+      return true;
+    } else {
+      static_assert(std::is_convertible_v<std::invoke_result_t<Fn&, Args...>, bool>,
+                    "teamsop::Batch::run: on_done must return bool (false: stop) or void");
+      return static_cast<bool>(std::invoke(fn, std::forward<Args>(args)...));
+    }
+  }
+
+  // The teamsop_done_fn given to teamsop_batch_run: no exception may unwind
+  // through the C library, so any is caught here, kept, and the run told to stop.
+  template <typename Fn>
+  static bool trampoline(void* user_data, std::uint64_t tag, teamsop_result result,
+                         const teamsop_operation* op) noexcept {
+    auto* state = static_cast<RunState<Fn>*>(user_data);
+    try {
+      std::optional<Error> error;
+      if (result != TEAMSOP_OK) {
+        // teamsop_last_* tell why this operation ended, during this call only.
+        error.emplace(Error::from_last_error(static_cast<Result>(result)));
+      }
+      const Error* e = error ? &*error : nullptr;
+      if constexpr (std::is_invocable_v<Fn&, const BatchReport&>) {
+        const BatchReport report(tag, op, e);
+        return call(*state->on_done, report);
+      } else {
+        const OperationView view(op);
+        return call(*state->on_done, tag, e, op != nullptr ? &view : nullptr);
+      }
+    } catch (...) {
+      state->exception = std::current_exception();
+      return false;
+    }
+  }
+
+  teamsop_batch* batch_ = nullptr;
+};
+
 }  // namespace teamsop
 
 #endif  // TEAMSOP_HPP

@@ -1167,7 +1167,7 @@ namespace TeamsOp
             handle.Dispose();
         }
 
-        private ClientHandle Handle
+        internal ClientHandle Handle
         {
             get
             {
@@ -1754,5 +1754,606 @@ namespace TeamsOp
         [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
         [return: MarshalAs(UnmanagedType.I1)]
         internal static extern bool teamsop_operation_is_terminal(IntPtr op);
+    }
+    // ------------------------------------------------------------ many operations at once
+
+    /// <summary>
+    /// How one operation of a <see cref="TeamsOpBatch"/> ended, as
+    /// <see cref="TeamsOpBatch.RunReports"/> yields it: its tag, and its terminal operation
+    /// (owned by this report: dispose the report) or the error that ended it.
+    /// </summary>
+    public sealed class TeamsOpBatchReport : IDisposable
+    {
+        internal TeamsOpBatchReport(ulong tag, TeamsOperation operation, TeamsOpException error)
+        {
+            Tag = tag;
+            Operation = operation;
+            Error = error;
+        }
+
+        /// <summary>The tag given to <see cref="TeamsOpBatch.Add"/>.</summary>
+        public ulong Tag { get; private set; }
+
+        /// <summary>The terminal operation (succeeded, failed or invalid: read its <see cref="TeamsOperationBase.Status"/>), or null when <see cref="Error"/> ended it.</summary>
+        public TeamsOperation Operation { get; private set; }
+
+        /// <summary>The error that ended the operation (<see cref="Result.NotFound"/> after the 10 s grace, <see cref="Result.Forbidden"/>, <see cref="Result.Parse"/>, ...), or null.</summary>
+        public TeamsOpException Error { get; private set; }
+
+        /// <summary>Frees <see cref="Operation"/>, if any. Safe to call more than once.</summary>
+        public void Dispose()
+        {
+            if (Operation != null)
+            {
+                Operation.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Owns a <c>teamsop_batch*</c> and a reference on the native client it borrows:
+    /// released with <c>teamsop_batch_free</c>, exactly once, when no call is using it,
+    /// and only then lets the client go (so a client disposed first is freed after).
+    /// </summary>
+    internal sealed class BatchHandle : SafeHandle
+    {
+        private ClientHandle client;
+
+        // Called by the marshaller for a return value.
+        public BatchHandle() : base(IntPtr.Zero, true) { }
+
+        /// <summary>True for NULL.</summary>
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        /// <summary>Keeps <paramref name="owner"/>'s native client alive until this batch is freed.</summary>
+        internal void Borrow(ClientHandle owner)
+        {
+            bool added = false;
+            owner.DangerousAddRef(ref added);
+            if (added)
+            {
+                client = owner;
+            }
+        }
+
+        /// <summary>Calls <c>teamsop_batch_free</c>, then releases the client.</summary>
+        protected override bool ReleaseHandle()
+        {
+            BatchNativeMethods.teamsop_batch_free(handle);
+            if (client != null)
+            {
+                client.DangerousRelease();
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Many operations followed at once (<c>teamsop_batch</c>), under a budget of GETs per
+    /// second, over Graph JSON batching: add the Locations of 202 answers, then
+    /// <see cref="Run"/> (a callback per operation as it ends) or <see cref="RunReports"/>
+    /// (a sequence of reports). Holds its <see cref="TeamsOpClient"/>: the native client
+    /// is freed only after the batch, whatever is disposed first.
+    /// </summary>
+    /// <remarks>
+    /// One thread at a time: a call from another thread while one is under way (a
+    /// <see cref="Run"/> above all) throws <see cref="InvalidOperationException"/>; several
+    /// batches, on several threads, may share one client. From inside its own callback, a
+    /// call that would change or run this batch throws <see cref="TeamsOpException"/>
+    /// (<see cref="Result.InvalidArgument"/>), as the library refuses it.
+    /// </remarks>
+    public sealed class TeamsOpBatch : IDisposable
+    {
+        private readonly TeamsOpClient client;
+        private readonly BatchHandle handle;
+        private volatile bool disposed;
+        private int owner; // the managed thread id of the call under way, 0 for none
+        private int maxGetsPerSecond = 10;
+        private bool jsonBatching = true;
+
+        /// <summary>Creates an empty batch polling through <paramref name="client"/> (its settings as they are when each run starts).</summary>
+        /// <param name="client">The client; held by the batch.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="client"/> is null.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public TeamsOpBatch(TeamsOpClient client)
+        {
+            if (client == null)
+            {
+                throw new ArgumentNullException("client");
+            }
+            ClientHandle native = client.Handle;
+            BatchHandle created = BatchNativeMethods.teamsop_batch_new(native);
+            if (created.IsInvalid)
+            {
+                TeamsOpException error = TeamsOpException.FromLastError(Result.InvalidArgument);
+                created.Dispose();
+                throw error;
+            }
+            created.Borrow(native);
+            this.client = client;
+            handle = created;
+        }
+
+        /// <summary>The client this batch polls through.</summary>
+        public TeamsOpClient Client { get { return client; } }
+
+        /// <summary>
+        /// Adds the operation named by a 202's <c>Location</c> (read as
+        /// <see cref="TeamsOpClient.GetLocation"/> reads it); <paramref name="tag"/> is handed back when it ends.
+        /// </summary>
+        /// <param name="location">The Location header's value.</param>
+        /// <param name="tag">Anything of the caller's, e.g. an index into its own list.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="location"/> is null.</exception>
+        /// <exception cref="ArgumentException">It holds U+0000 or a lone surrogate.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/>: a Location the library refuses (nothing is added), or a call from this batch's own callback.</exception>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public void Add(string location, ulong tag)
+        {
+            byte[] loc = Utf8.ToNative(location, "location");
+            bool entered = Enter();
+            try
+            {
+                TeamsOpException.Check(BatchNativeMethods.teamsop_batch_add(Handle, loc, tag));
+            }
+            finally
+            {
+                Leave(entered);
+            }
+        }
+
+        /// <summary>Operations added and not yet reported.</summary>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public long Pending
+        {
+            get
+            {
+                bool entered = Enter();
+                try
+                {
+                    return (long)BatchNativeMethods.teamsop_batch_pending(Handle).ToUInt64();
+                }
+                finally
+                {
+                    Leave(entered);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The most operation GETs started in any sliding second, each request inside a
+        /// <c>$batch</c> counted on its own: 1 to 1000 (default 10; Teams allows an app about
+        /// 30 per tenant). A 429 halves the rate used, which then climbs back, never above this.
+        /// </summary>
+        /// <exception cref="ArgumentOutOfRangeException">A negative value.</exception>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/> for 0 or above 1000 (the setting is unchanged).</exception>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public int MaxGetsPerSecond
+        {
+            get { return maxGetsPerSecond; }
+            set
+            {
+                if (value < 0)
+                {
+                    throw new ArgumentOutOfRangeException("value", value, "must not be negative");
+                }
+                bool entered = Enter();
+                try
+                {
+                    TeamsOpException.Check(BatchNativeMethods.teamsop_batch_set_max_gets_per_second(Handle, (uint)value));
+                    maxGetsPerSecond = value;
+                }
+                finally
+                {
+                    Leave(entered);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The GETs per second the batch allows itself now: <see cref="MaxGetsPerSecond"/>, or less
+        /// after a 429 (halved, then climbing back while none comes). May be read from the run's
+        /// own callback.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public int CurrentGetsPerSecond
+        {
+            get
+            {
+                bool entered = Enter();
+                try
+                {
+                    return (int)BatchNativeMethods.teamsop_batch_current_gets_per_second(Handle);
+                }
+                finally
+                {
+                    Leave(entered);
+                }
+            }
+        }
+
+        /// <summary>Whether GETs travel in Graph JSON batches (default true) or one by one.</summary>
+        /// <exception cref="TeamsOpException"><see cref="Result.InvalidArgument"/> from this batch's own callback.</exception>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public bool JsonBatching
+        {
+            get { return jsonBatching; }
+            set
+            {
+                bool entered = Enter();
+                try
+                {
+                    TeamsOpException.Check(BatchNativeMethods.teamsop_batch_set_json_batching(Handle, value));
+                    jsonBatching = value;
+                }
+                finally
+                {
+                    Leave(entered);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Polls every pending operation until each has been reported to
+        /// <paramref name="onDone"/>, once, as it ends: each is polled at once, then paced as
+        /// <see cref="TeamsOpClient.Wait(string, TimeSpan, Func{TeamsOperationView, bool})"/>
+        /// paces one, the soonest due first, never more GETs per second than
+        /// <see cref="MaxGetsPerSecond"/>; a 429 pauses every GET and lowers the rate.
+        /// </summary>
+        /// <param name="timeout">The deadline of this run; the operations not reported by then stay pending (run again to go on).</param>
+        /// <param name="onDone">
+        /// Called on this thread for each operation as it ends, with its tag and either its
+        /// terminal operation (borrowed: valid during the call only, <see cref="TeamsOperationView.ToOperation"/>
+        /// keeps a copy) or the error that ended it (the other argument is null). Return true
+        /// to go on, false to stop the run (<see cref="Result.Cancelled"/>; that operation
+        /// counts as reported). Null: the operations are followed to their end and forgotten.
+        /// An exception it throws is caught before it reaches native code, stops the run (that
+        /// operation counts as reported), and is rethrown (the same object) by this method.
+        /// </param>
+        /// <param name="cancellationToken">Ends the run within 100 ms of its cancellation, wherever it is (in a request, in a pause).</param>
+        /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or above <see cref="uint.MaxValue"/> ms.</exception>
+        /// <exception cref="TeamsOpException">
+        /// <see cref="Result.Timeout"/> when the deadline passed, <see cref="Result.Cancelled"/> when
+        /// <paramref name="onDone"/> returned false, the error of a <c>$batch</c> that kept failing
+        /// (<see cref="Result.Transport"/>, <see cref="Result.Http"/>, <see cref="Result.Throttled"/>, ...),
+        /// <see cref="Result.InvalidArgument"/> for a zero timeout or a call from this batch's own
+        /// callback. The operations not reported stay pending.
+        /// </exception>
+        /// <exception cref="InvalidOperationException">Another thread is using this batch.</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+        public void Run(TimeSpan timeout, Func<ulong, TeamsOperationView, TeamsOpException, bool> onDone,
+                        CancellationToken cancellationToken = default(CancellationToken))
+        {
+            uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            bool entered = Enter();
+            try
+            {
+                RunNative(ms, onDone, cancellationToken);
+            }
+            finally
+            {
+                Leave(entered);
+            }
+        }
+
+        /// <summary>
+        /// As <see cref="Run"/>, as a sequence: the reports come as the operations end, while
+        /// the run goes on on a thread of its own (the batch is in use by it meanwhile). Each
+        /// report owns its operation: dispose it. When the sequence ends early (a
+        /// <c>break</c>, an exception in the loop), the run is stopped and the operations not
+        /// reported stay pending. After the last report, a run that did not end every
+        /// operation throws as <see cref="Run"/> does (<see cref="Result.Timeout"/>, ...).
+        /// </summary>
+        /// <param name="timeout">The deadline of the run.</param>
+        /// <param name="cancellationToken">Ends the run (then <see cref="OperationCanceledException"/>).</param>
+        /// <returns>The reports, in the order the operations ended.</returns>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or above <see cref="uint.MaxValue"/> ms (at once).</exception>
+        /// <exception cref="ObjectDisposedException">The batch was disposed (at once).</exception>
+        public System.Collections.Generic.IEnumerable<TeamsOpBatchReport> RunReports(
+            TimeSpan timeout, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            uint ms = Durations.ToMilliseconds(timeout, "timeout");
+            if (disposed)
+            {
+                throw new ObjectDisposedException(typeof(TeamsOpBatch).Name);
+            }
+            return Reports(ms, cancellationToken);
+        }
+
+        /// <summary>Frees the native batch (and its pending operations, not reported) once no call is using it, then lets the client go. Safe to call more than once; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose()
+        {
+            disposed = true;
+            handle.Dispose();
+        }
+
+        private BatchHandle Handle
+        {
+            get
+            {
+                if (disposed || handle.IsClosed)
+                {
+                    throw new ObjectDisposedException(typeof(TeamsOpBatch).Name);
+                }
+                return handle;
+            }
+        }
+
+        /// <summary>Marks this thread as the user; false when it already was (a call from the callback, which the library itself refuses or allows).</summary>
+        private bool Enter()
+        {
+            int me = Thread.CurrentThread.ManagedThreadId;
+            int was = Interlocked.CompareExchange(ref owner, me, 0);
+            if (was == 0)
+            {
+                return true;
+            }
+            if (was == me)
+            {
+                return false;
+            }
+            throw new InvalidOperationException("a TeamsOpBatch is used by one thread at a time, and another thread is using this one");
+        }
+
+        private void Leave(bool entered)
+        {
+            if (entered)
+            {
+                Volatile.Write(ref owner, 0);
+            }
+        }
+
+        private void RunNative(uint ms, Func<ulong, TeamsOperationView, TeamsOpException, bool> onDone,
+                               CancellationToken cancellationToken)
+        {
+            BatchHandle h = Handle;
+            cancellationToken.ThrowIfCancellationRequested();
+            var state = new RunState(onDone);
+            BatchNativeMethods.DoneFn trampoline = onDone != null ? state.OnDone : (BatchNativeMethods.DoneFn)null;
+            IntPtr cancel = IntPtr.Zero;
+            var registration = default(CancellationTokenRegistration);
+            Result r;
+            TeamsOpException error = null;
+            try
+            {
+                if (cancellationToken.CanBeCanceled)
+                {
+                    cancel = BatchNativeMethods.teamsop_cancel_new();
+                    if (cancel == IntPtr.Zero)
+                    {
+                        throw new OutOfMemoryException("teamsop_cancel_new: out of memory");
+                    }
+                    IntPtr trigger = cancel;
+                    registration = cancellationToken.Register(() => BatchNativeMethods.teamsop_cancel_trigger(trigger));
+                }
+                r = BatchNativeMethods.teamsop_batch_run(h, ms, trampoline, IntPtr.Zero, cancel);
+                // Read the per-thread record at once, before anything else can touch it.
+                if (r != Result.Ok)
+                {
+                    error = TeamsOpException.FromLastError(r);
+                }
+            }
+            finally
+            {
+                // Waits for a trigger in progress on another thread, so the cancel is
+                // freed only once nothing can pull it.
+                registration.Dispose();
+                if (cancel != IntPtr.Zero)
+                {
+                    BatchNativeMethods.teamsop_cancel_free(cancel);
+                }
+                // The native side may call the delegate until teamsop_batch_run returns.
+                GC.KeepAlive(trampoline);
+                GC.KeepAlive(state);
+            }
+            if (state.Thrown != null)
+            {
+                state.Thrown.Throw();
+            }
+            if (r == Result.Cancelled && !state.StoppedByCallback && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            if (error != null)
+            {
+                throw error;
+            }
+        }
+
+        // The run on a thread of its own, in lockstep with the loop over its reports: the
+        // callback hands one report over, then waits until the loop asks for the next one
+        // (go on) or ends (stop the run: that operation was handed out, so none is lost).
+        private System.Collections.Generic.IEnumerable<TeamsOpBatchReport> Reports(uint ms, CancellationToken cancellationToken)
+        {
+            var gate = new object();
+            TeamsOpBatchReport slot = null;
+            long handedOver = 0; // reports the callback gave
+            long asked = 0;      // reports the loop asked for
+            bool stopped = false;
+            bool done = false;
+            ExceptionDispatchInfo failure = null;
+            // Pulled when the loop ends early, to end a run waiting between requests too.
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Func<ulong, TeamsOperationView, TeamsOpException, bool> handOver = (tag, view, error) =>
+            {
+                var report = new TeamsOpBatchReport(tag, view != null ? view.ToOperation() : null, error);
+                lock (gate)
+                {
+                    slot = report;
+                    long mine = ++handedOver;
+                    Monitor.PulseAll(gate);
+                    while (asked <= mine && !stopped)
+                    {
+                        Monitor.Wait(gate);
+                    }
+                    return !stopped;
+                }
+            };
+            var worker = new Thread(() =>
+            {
+                try
+                {
+                    bool entered = Enter();
+                    try
+                    {
+                        RunNative(ms, handOver, stop.Token);
+                    }
+                    finally
+                    {
+                        Leave(entered);
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The caller's token, not the one linked to it.
+                    failure = ExceptionDispatchInfo.Capture(new OperationCanceledException(cancellationToken));
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                }
+                finally
+                {
+                    lock (gate)
+                    {
+                        done = true;
+                        Monitor.PulseAll(gate);
+                    }
+                }
+            });
+            worker.IsBackground = true;
+            worker.Name = "TeamsOpBatch.RunReports";
+            worker.Start();
+            try
+            {
+                for (;;)
+                {
+                    TeamsOpBatchReport next;
+                    lock (gate)
+                    {
+                        asked++;
+                        Monitor.PulseAll(gate);
+                        while (slot == null && !done)
+                        {
+                            Monitor.Wait(gate);
+                        }
+                        if (slot == null)
+                        {
+                            break;
+                        }
+                        next = slot;
+                        slot = null;
+                    }
+                    yield return next;
+                }
+            }
+            finally
+            {
+                // The loop ended early (break, exception) or the run did: stop it if it is
+                // still going, and wait for its thread.
+                lock (gate)
+                {
+                    stopped = true;
+                    Monitor.PulseAll(gate);
+                }
+                stop.Cancel();
+                worker.Join();
+                stop.Dispose();
+            }
+            if (failure != null)
+            {
+                failure.Throw();
+            }
+        }
+
+        /// <summary>The state of one run: the user's callback, and what it threw.</summary>
+        private sealed class RunState
+        {
+            private readonly Func<ulong, TeamsOperationView, TeamsOpException, bool> onDone;
+
+            internal RunState(Func<ulong, TeamsOperationView, TeamsOpException, bool> onDone)
+            {
+                this.onDone = onDone;
+            }
+
+            internal ExceptionDispatchInfo Thrown;
+            internal bool StoppedByCallback;
+
+            /// <summary>The teamsop_done_fn: never lets an exception out.</summary>
+            internal bool OnDone(IntPtr userData, ulong tag, Result result, IntPtr op)
+            {
+                TeamsOperationView view = null;
+                try
+                {
+                    // teamsop_last_* tell why this one ended, during this call only.
+                    TeamsOpException error = result == Result.Ok ? null : TeamsOpException.FromLastError(result);
+                    if (op != IntPtr.Zero)
+                    {
+                        view = new TeamsOperationView(op);
+                    }
+                    if (!onDone(tag, view, error))
+                    {
+                        StoppedByCallback = true;
+                        return false;
+                    }
+                    return true;
+                }
+                catch (Exception e)
+                {
+                    Thrown = ExceptionDispatchInfo.Capture(e);
+                    StoppedByCallback = true;
+                    return false;
+                }
+                finally
+                {
+                    if (view != null)
+                    {
+                        view.Invalidate();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The C functions of <c>teamsop_batch_*</c> (and the cancel trigger a run takes), one for one.</summary>
+    internal static class BatchNativeMethods
+    {
+        private const string Lib = "teamsop";
+        private const CallingConvention Cdecl = CallingConvention.Cdecl;
+
+        /// <summary><c>teamsop_done_fn</c>.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        internal delegate bool DoneFn(IntPtr userData, ulong tag, Result result, IntPtr op);
+
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern BatchHandle teamsop_batch_new(ClientHandle client);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_batch_free(IntPtr batch);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_batch_add(BatchHandle batch, byte[] location, ulong tag);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr teamsop_batch_pending(BatchHandle batch);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_batch_set_max_gets_per_second(BatchHandle batch, uint getsPerSecond);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern uint teamsop_batch_current_gets_per_second(BatchHandle batch);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_batch_set_json_batching(BatchHandle batch, [MarshalAs(UnmanagedType.I1)] bool enabled);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern Result teamsop_batch_run(BatchHandle batch, uint timeoutMs, DoneFn onDone,
+                                                        IntPtr userData, IntPtr cancel);
+
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr teamsop_cancel_new();
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_cancel_trigger(IntPtr cancel);
+        [DllImport(Lib, CallingConvention = Cdecl, ExactSpelling = true)]
+        internal static extern void teamsop_cancel_free(IntPtr cancel);
     }
 }

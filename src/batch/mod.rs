@@ -11,6 +11,8 @@ mod queue;
 mod run;
 pub(crate) mod wire;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cancel::Cancel;
@@ -36,6 +38,9 @@ pub struct Batch<'c> {
     versions: Vec<Option<Box<str>>>,
     json_batching: bool,
     pacer: Pacer,
+    /// The rate in force, as the pacer last had it: readable while a run holds
+    /// the batch (from its callback, or another handle on it).
+    rate_now: Arc<AtomicU32>,
 }
 
 /// What is kept of one pending operation between its polls.
@@ -65,6 +70,7 @@ impl<'c> Batch<'c> {
             versions: Vec::new(),
             json_batching: true,
             pacer: Pacer::new(DEFAULT_MAX_GETS_PER_SECOND, Instant::now()),
+            rate_now: Arc::new(AtomicU32::new(DEFAULT_MAX_GETS_PER_SECOND)),
         }
     }
 
@@ -123,7 +129,24 @@ impl<'c> Batch<'c> {
             )));
         }
         self.pacer.set_ceiling(gets_per_second);
+        self.publish_rate();
         Ok(())
+    }
+
+    /// The GETs per second the batch allows itself now: the maximum set, or less
+    /// after a 429 (halved, then climbing back while none comes).
+    pub fn current_rate(&self) -> u32 {
+        self.rate_now.load(Ordering::Relaxed)
+    }
+
+    /// Where [`Batch::current_rate`] is kept, to read it while a run holds the batch.
+    pub(crate) fn rate_gauge(&self) -> Arc<AtomicU32> {
+        Arc::clone(&self.rate_now)
+    }
+
+    /// Makes the pacer's rate the one [`Batch::current_rate`] reads.
+    fn publish_rate(&self) {
+        self.rate_now.store(self.pacer.rate(), Ordering::Relaxed);
     }
 
     /// Whether GETs travel in Graph JSON batches (default) or one by one.

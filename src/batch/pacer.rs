@@ -1,6 +1,8 @@
 //! The rate budget of a batch: at most N operation GETs started in any sliding
 //! window of one second (each request inside a `$batch` counted on its own), and a
 //! rate that halves on a 429 and climbs back by steps while none comes (AIMD).
+//! A GET counts from its start until a second after its answer (see
+//! [`Pacer::settle`]), so the server, counting arrivals, sees the budget kept too.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -8,10 +10,9 @@ use std::time::{Duration, Instant};
 use crate::client::backoff;
 use crate::client::clock::deadline_after;
 
-/// The window the budget is counted over. A little over a second, so that the
-/// server, which counts when requests arrive rather than when they leave, never
-/// sees more than the budget in its own one-second windows.
-const WINDOW: Duration = Duration::from_millis(1_020);
+/// The window the budget is counted over: a second, and a little more for the
+/// server's clock, which stamps an arrival a moment apart from ours.
+const WINDOW: Duration = Duration::from_millis(1_010);
 
 /// How far a rate climbs per second without a 429, as a share of the ceiling.
 const CLIMB_SHARE: f64 = 0.02;
@@ -75,8 +76,7 @@ impl Pacer {
         }
     }
 
-    /// How many GETs may start at `now`.
-    #[cfg(test)]
+    /// How many GETs may start at `now` (0 while a 429's pause lasts).
     pub(crate) fn available(&mut self, now: Instant) -> usize {
         self.advance(now);
         if self.paused_until.is_some_and(|until| now < until) {
@@ -106,6 +106,18 @@ impl Pacer {
     /// Records `count` GETs starting at `now`.
     pub(crate) fn record(&mut self, now: Instant, count: usize) {
         self.sent.extend(std::iter::repeat_n(now, count));
+    }
+
+    /// The `count` GETs recorded last were answered at `now`: they count in the
+    /// window from then on. A GET reaches the server, which counts it, at some
+    /// time between its start and its answer; counting it from its answer keeps
+    /// the server's every second within the budget however long the trip took
+    /// (and the starts too, which come earlier).
+    pub(crate) fn settle(&mut self, count: usize, now: Instant) {
+        let len = self.sent.len();
+        for t in self.sent.range_mut(len.saturating_sub(count)..) {
+            *t = (*t).max(now);
+        }
     }
 
     /// A 429 came (for a `$batch` or requests in it): every GET pauses for its
@@ -225,6 +237,24 @@ mod tests {
         assert!(pacer.throttled(start, None) <= Duration::from_millis(250));
         pacer.throttled(start, Some(Duration::MAX));
         assert!(pacer.next_slot(start, 1) > start + Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_get_counts_until_a_window_after_its_answer() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(20, start);
+        pacer.record(start, 20);
+        // A slow $batch: answered 300 ms after it started.
+        let answered = start + Duration::from_millis(300);
+        pacer.settle(20, answered);
+        assert_eq!(pacer.available(start + WINDOW), 0);
+        assert_eq!(pacer.next_slot(start + WINDOW, 1), answered + WINDOW);
+        assert_eq!(pacer.available(answered + WINDOW), 20);
+        // Only the last ones recorded move, never earlier.
+        let later = answered + WINDOW;
+        pacer.record(later, 5);
+        pacer.settle(3, later - Duration::from_millis(1));
+        assert_eq!(pacer.next_slot(later, 16), later + WINDOW);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::StatusCode;
 
 use super::queue::{Key, Taken};
-use super::wire::{self, InnerAnswer, InnerRequest, MAX_REQUESTS};
+use super::wire::{self, Inner, InnerAnswer, InnerRequest, MAX_REQUESTS};
 use super::{Batch, Pending};
 use crate::client::clock::deadline_after;
 use crate::client::{
@@ -76,18 +76,12 @@ where
                 self.sleep_until(due)?;
                 continue;
             }
-            let max = if self.batch.json_batching {
-                MAX_REQUESTS.min(self.batch.pacer.rate() as usize)
-            } else {
-                1
-            };
-            let taken = self
-                .batch
-                .queue
-                .take_due(now, max, |a, b| a.version == b.version);
-            let slot = self.batch.pacer.next_slot(now, taken.len());
-            if slot > now {
-                self.batch.queue.restore(&taken);
+            // As many as the rate leaves room for now (a group never waits for
+            // more room: that would leave the budget unused meanwhile).
+            let room = self.batch.pacer.available(now);
+            self.batch.publish_rate();
+            if room == 0 {
+                let slot = self.batch.pacer.next_slot(now, 1);
                 log!(
                     self.ctx.settings.log,
                     Debug,
@@ -99,12 +93,26 @@ where
                 self.sleep_until(slot)?;
                 continue;
             }
-            self.batch.pacer.record(now, taken.len());
-            if taken.len() == 1 {
-                self.poll_one(taken[0], now)?;
+            let max = if self.batch.json_batching {
+                MAX_REQUESTS.min(room)
             } else {
-                self.poll_batch(&taken, now)?;
-            }
+                1
+            };
+            let taken = self
+                .batch
+                .queue
+                .take_due(now, max, |a, b| a.version == b.version);
+            self.batch.pacer.record(now, taken.len());
+            let polled = if taken.len() == 1 {
+                self.poll_one(taken[0], now)
+            } else {
+                self.poll_batch(&taken, now)
+            };
+            // They count against the rate until their answer, not just from
+            // their start: the server counts them when they arrive, which may be
+            // any time up to then.
+            self.batch.pacer.settle(taken.len(), Instant::now());
+            polled?;
         }
     }
 
@@ -143,19 +151,22 @@ where
         );
         // No retries inside the call: a 429 is the whole batch's business (it
         // pauses every GET), a 503 the operation's, a failure of the request the run's.
-        match get_with_retries(self.ctx, &url, self.call_deadline(now), 0) {
+        let answer = get_with_retries(self.ctx, &url, self.call_deadline(now), 0);
+        let answered = Instant::now();
+        match answer {
             Ok(fetched) => {
                 self.request_failures = 0;
                 self.batch.pacer.answered();
-                let next = self.next_for(key, Ok(fetched.operation), fetched.trace.retry_after);
-                self.apply(&[taken], key, next, now)
+                let outcome = Ok(fetched.operation);
+                let next = self.next_for(key, outcome, fetched.trace.retry_after, answered);
+                self.apply(&[taken], key, next, answered)
             }
             Err(e) if is_request_failure(&e) => self.request_failed(&[taken], e),
             Err(e) => {
                 self.request_failures = 0;
                 let retry_after = e.trace().retry_after;
-                let next = self.next_for(key, Err(e), retry_after);
-                self.apply(&[taken], key, next, now)
+                let next = self.next_for(key, Err(e), retry_after, answered);
+                self.apply(&[taken], key, next, answered)
             }
         }
     }
@@ -201,6 +212,7 @@ where
             0,
             &note,
         );
+        let answered = Instant::now();
         let (answer, _) = match answer {
             Ok(answer) => answer,
             Err(e) if is_request_failure(&e) || is_batch_failure(&e) => {
@@ -224,7 +236,7 @@ where
             Ok(answers) => answers,
             Err(why) => return self.report_each(taken, &Error::parse(why)),
         };
-        let mut by_id: HashMap<String, Option<InnerAnswer>> = HashMap::with_capacity(answers.len());
+        let mut by_id: HashMap<String, Option<Inner>> = HashMap::with_capacity(answers.len());
         for answer in answers {
             match by_id.get_mut(&answer.id) {
                 // Two answers for one request: neither can be trusted.
@@ -240,10 +252,18 @@ where
         for (i, t) in taken.iter().enumerate() {
             let id = (i + 1).to_string();
             let next = match by_id.remove(&id) {
-                Some(Some(inner)) => {
+                Some(Some(Inner {
+                    answer: Ok(inner), ..
+                })) => {
                     self.log_inner(&inner, &urls[i]);
-                    self.read_inner(t.key, inner, &request_ids[i], generation)
+                    self.read_inner(t.key, inner, &request_ids[i], generation, answered)
                 }
+                Some(Some(Inner {
+                    answer: Err(why), ..
+                })) => Next::Report(Err(Error::parse(why).with_trace(&Trace {
+                    client_request_id: Some(request_ids[i].clone()),
+                    ..Trace::default()
+                }))),
                 Some(None) => Next::Report(Err(Error::parse(format!(
                     "the $batch answer holds more than one response for request {id}"
                 )))),
@@ -255,7 +275,7 @@ where
                 throttled = true;
                 longest_pause = longest_pause.max(after);
             }
-            if let Err(stop) = self.apply(taken, t.key, next, now) {
+            if let Err(stop) = self.apply(taken, t.key, next, answered) {
                 // on_done said stop: the operations not read yet stay pending.
                 self.batch.queue.restore(&taken[i + 1..]);
                 return Err(stop);
@@ -265,7 +285,8 @@ where
             log!(
                 self.ctx.settings.log,
                 Debug,
-                "batch: ignored a response for request {id:?}, never sent"
+                "batch: ignored a response for request {:?}, never sent",
+                self.redact(cut(id, 64))
             );
         }
         if throttled {
@@ -305,6 +326,7 @@ where
         inner: InnerAnswer,
         client_request_id: &str,
         generation: u64,
+        answered: Instant,
     ) -> Next {
         let status = StatusCode::from_u16(inner.status).unwrap_or(StatusCode::BAD_GATEWAY);
         let retry_after = inner
@@ -331,7 +353,7 @@ where
             body: inner.body,
         };
         let outcome = read_answer(answer, token.as_ref(), &mut trace);
-        self.next_for(key, outcome, retry_after)
+        self.next_for(key, outcome, retry_after, answered)
     }
 
     /// An inner 401: the token renewed (once per operation) and the operation
@@ -354,17 +376,19 @@ where
         })
     }
 
-    /// What an operation's answer (`outcome`) means for it.
+    /// What an operation's answer (`outcome`, had at `now`) means for it. The
+    /// operations of one answer are paced from one time, so that they stay due
+    /// together and go on in one `$batch`.
     fn next_for(
         &mut self,
         key: Key,
         outcome: Result<Operation>,
         retry_after: Option<Duration>,
+        now: Instant,
     ) -> Next {
         let max_retries = self.ctx.settings.max_retries;
         let first_interval = self.ctx.settings.poll_interval;
         let p = self.batch.queue.get_mut(key);
-        let now = Instant::now();
         let error = match outcome {
             Ok(op) if op.is_terminal() => return Next::Report(Ok(op)),
             Ok(_) => {
@@ -412,6 +436,7 @@ where
     /// halves.
     fn throttled(&mut self, retry_after: Option<Duration>) {
         let pause = self.batch.pacer.throttled(Instant::now(), retry_after);
+        self.batch.publish_rate();
         log!(
             self.ctx.settings.log,
             Warn,

@@ -3,12 +3,16 @@
 //! single GET would have received (status, headers, body bytes).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// Most requests Graph takes in one `$batch`.
 pub(crate) const MAX_REQUESTS: usize = 20;
+
+/// The `User-Agent` of a single GET (`http/lane.rs`), which each inner GET carries too.
+const USER_AGENT: &str = concat!("libteamsop/", env!("CARGO_PKG_VERSION"));
 
 /// One GET inside a `$batch`.
 pub(crate) struct InnerRequest<'a> {
@@ -39,6 +43,8 @@ struct WireHeaders<'a> {
     accept: &'static str,
     #[serde(rename = "Prefer")]
     prefer: &'static str,
+    #[serde(rename = "User-Agent")]
+    user_agent: &'static str,
     #[serde(rename = "client-request-id")]
     client_request_id: &'a str,
 }
@@ -55,6 +61,7 @@ pub(crate) fn encode(requests: &[InnerRequest<'_>]) -> Vec<u8> {
                 headers: WireHeaders {
                     accept: "application/json",
                     prefer: "include-unknown-enum-members",
+                    user_agent: USER_AGENT,
                     client_request_id: r.client_request_id,
                 },
             })
@@ -83,21 +90,30 @@ impl InnerAnswer {
     }
 }
 
-/// The answer, its responses still raw: each must be a JSON object (serde would
-/// also read a struct from an array, which Graph never sends).
+/// One element of `responses`: the answer to the request `id`, or why it
+/// cannot be read (a status that is no HTTP status, headers that are not an
+/// object), which ends that request's operation as a body it cannot read would.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Inner {
+    pub id: String,
+    pub answer: Result<InnerAnswer, String>,
+}
+
 #[derive(Deserialize)]
 struct WireAnswer<'a> {
     #[serde(borrow)]
     responses: Vec<&'a RawValue>,
 }
 
+/// Each member kept raw: one response that is odd spoils only itself.
 #[derive(Deserialize)]
 struct WireResponse<'a> {
-    #[serde(borrow)]
-    id: WireId<'a>,
-    status: u16,
     #[serde(default, borrow)]
-    headers: Option<std::collections::BTreeMap<Cow<'a, str>, &'a RawValue>>,
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    status: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    headers: Option<&'a RawValue>,
     #[serde(default, borrow)]
     body: Option<&'a RawValue>,
 }
@@ -110,9 +126,11 @@ enum WireId<'a> {
     Number(u64),
 }
 
-/// Reads a `$batch` answer. `Err` says why it is not one (not JSON, no
-/// `responses` array, a response without `id` or `status`).
-pub(crate) fn decode(body: &[u8]) -> Result<Vec<InnerAnswer>, String> {
+/// Reads a `$batch` answer: one [`Inner`] for each element of `responses`
+/// whose `id` can be read (a string or a number; the others are left out, as
+/// answers to no request). `Err` says why the whole is not a `$batch` answer
+/// (not JSON, or no `responses` array).
+pub(crate) fn decode(body: &[u8]) -> Result<Vec<Inner>, String> {
     // From text: reading bytes, serde_json would not check the UTF-8 of what it
     // skips (unknown members), and a body that is not UTF-8 is not JSON.
     let text = std::str::from_utf8(body).map_err(|e| {
@@ -121,42 +139,56 @@ pub(crate) fn decode(body: &[u8]) -> Result<Vec<InnerAnswer>, String> {
             e.valid_up_to()
         )
     })?;
+    // serde's derived structs would also read a JSON array, by position.
     if !is_object(text) {
         return Err("the $batch answer is not a JSON object".to_owned());
     }
     let wire: WireAnswer<'_> =
         serde_json::from_str(text).map_err(|e| format!("the $batch answer is not one: {e}"))?;
-    wire.responses
-        .into_iter()
-        .map(|raw| {
-            if !is_object(raw.get()) {
-                return Err("a response in the $batch answer is not a JSON object".to_owned());
-            }
-            serde_json::from_str::<WireResponse<'_>>(raw.get())
-                .map(inner_answer)
-                .map_err(|e| format!("a response in the $batch answer is not one: {e}"))
-        })
-        .collect()
+    Ok(wire.responses.into_iter().filter_map(inner).collect())
 }
 
 fn is_object(json: &str) -> bool {
     json.trim_start().starts_with('{')
 }
 
-fn inner_answer(wire: WireResponse<'_>) -> InnerAnswer {
-    let id = match wire.id {
+fn inner(raw: &RawValue) -> Option<Inner> {
+    // An element that is not an object names no request (an array would be read
+    // by position).
+    if !is_object(raw.get()) {
+        return None;
+    }
+    let wire: WireResponse<'_> = serde_json::from_str(raw.get()).ok()?;
+    let id = match serde_json::from_str::<WireId<'_>>(wire.id?.get()).ok()? {
         WireId::Text(text) => text.into_owned(),
         WireId::Number(n) => n.to_string(),
     };
-    let headers: Vec<(String, String)> = wire
-        .headers
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let value: String = serde_json::from_str(value.get()).ok()?;
-            Some((name.to_ascii_lowercase(), value))
-        })
-        .collect();
+    let answer = inner_answer(&id, &wire);
+    Some(Inner { id, answer })
+}
+
+fn inner_answer(id: &str, wire: &WireResponse<'_>) -> Result<InnerAnswer, String> {
+    let status = wire
+        .status
+        .and_then(|raw| serde_json::from_str::<u16>(raw.get()).ok())
+        .filter(|s| (100..=999).contains(s))
+        .ok_or_else(|| {
+            format!("the $batch answer for request {id} has no HTTP status (a number 100 to 999)")
+        })?;
+    let headers: Vec<(String, String)> = match wire.headers {
+        None => Vec::new(),
+        Some(raw) if raw.get() == "null" => Vec::new(),
+        Some(raw) => serde_json::from_str::<BTreeMap<Cow<'_, str>, &RawValue>>(raw.get())
+            .map_err(|_| {
+                format!("the headers of the $batch answer for request {id} are not an object")
+            })?
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let value: String = serde_json::from_str(value.get()).ok()?;
+                Some((name.to_ascii_lowercase(), value))
+            })
+            .collect(),
+    };
     let content_type = headers
         .iter()
         .find(|(n, _)| n == "content-type")
@@ -166,12 +198,12 @@ fn inner_answer(wire: WireResponse<'_>) -> InnerAnswer {
         Some(raw) if raw.get() == "null" => Vec::new(),
         Some(raw) => body_bytes(raw, content_type),
     };
-    InnerAnswer {
-        id,
-        status: wire.status,
+    Ok(InnerAnswer {
+        id: id.to_owned(),
+        status,
         headers,
         body,
-    }
+    })
 }
 
 /// A JSON body stays as sent; a string under a non-JSON Content-Type is the
@@ -223,6 +255,10 @@ mod tests {
             "include-unknown-enum-members"
         );
         assert_eq!(v["requests"][1]["headers"]["client-request-id"], "c\"2");
+        assert_eq!(
+            v["requests"][0]["headers"]["User-Agent"],
+            concat!("libteamsop/", env!("CARGO_PKG_VERSION"))
+        );
         assert!(v["requests"][0]["headers"].get("Authorization").is_none());
     }
 
@@ -235,7 +271,11 @@ mod tests {
             {"id":3,"status":200,"headers":{"Content-Type":"text/plain"},"body":"aGVsbG8="},
             {"id":"4","status":204}
         ]}"#;
-        let answers = decode(answer).unwrap();
+        let answers: Vec<InnerAnswer> = decode(answer)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.answer.unwrap())
+            .collect();
         assert_eq!(answers.len(), 4);
         assert_eq!(answers[0].id, "2");
         assert_eq!(answers[0].status, 404);
@@ -259,14 +299,42 @@ mod tests {
             b"{}",
             b"[]",
             b"{\"responses\":{}}",
-            b"{\"responses\":[{\"status\":200}]}",
-            b"{\"responses\":[{\"id\":\"1\"}]}",
-            b"{\"responses\":[{\"id\":\"1\",\"status\":\"200\"}]}",
+            b"{\"responses\":null}",
+            b"{\"responses\":[1,2",
             b"{\"responses\":[],\"x\":\"\xff\"}",
             b"[[]]",
-            b"{\"responses\":[[\"1\",200]]}",
         ] {
             assert!(decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn an_odd_response_spoils_only_itself() {
+        let answer = br#"{"responses":[
+            5, "x", null, ["7",200], {"status":200}, {"id":null,"status":200}, {"id":{"a":1},"status":200},
+            {"id":"1"},
+            {"id":"2","status":"200"},
+            {"id":"3","status":99999},
+            {"id":"4","status":42},
+            {"id":"5","status":200,"headers":[1]},
+            {"id":"6","status":200,"headers":{"Retry-After":7,"request-id":"r"},"body":{"status":"failed"}}
+        ]}"#;
+        let inner = decode(answer).unwrap();
+        let ids: Vec<&str> = inner.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+        for i in &inner[..5] {
+            let why = i.answer.as_ref().unwrap_err();
+            assert!(why.contains(&format!("request {}", i.id)), "{why}");
+        }
+        assert!(inner[2]
+            .answer
+            .as_ref()
+            .unwrap_err()
+            .contains("no HTTP status"));
+        let six = inner[5].answer.as_ref().unwrap();
+        assert_eq!(six.status, 200);
+        // A header that is not a string is left out, the others kept.
+        assert_eq!(six.header("retry-after"), None);
+        assert_eq!(six.header("request-id"), Some("r"));
     }
 }

@@ -3,6 +3,8 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void};
 use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::Batch;
@@ -23,6 +25,8 @@ use super::types::{
 pub(crate) struct BatchState {
     batch: RefCell<Batch<'static>>,
     pending: Cell<usize>,
+    /// The batch's rate in force, readable during its run.
+    rate: Arc<AtomicU32>,
 }
 
 impl BatchState {
@@ -50,8 +54,10 @@ pub unsafe extern "C" fn teamsop_batch_new(client: *const teamsop_client) -> *mu
         // SAFETY: NULL or a live client, which the caller keeps alive until the
         // batch is freed (this function's contract), so `'static` is never outlived.
         let client = unsafe { teamsop_client::borrow(client, "client") }?;
+        let batch = Batch::new(client);
         Ok(BatchState {
-            batch: RefCell::new(Batch::new(client)),
+            rate: batch.rate_gauge(),
+            batch: RefCell::new(batch),
             pending: Cell::new(0),
         })
     })
@@ -141,6 +147,19 @@ pub unsafe extern "C" fn teamsop_batch_set_max_gets_per_second(
     })
 }
 
+/// The GETs per second the batch allows itself now: the maximum set
+/// (`teamsop_batch_set_max_gets_per_second`), or less after a 429 (halved, then
+/// climbing back by a fiftieth of the maximum each second without one). 0 for
+/// NULL. May be called from the batch's own `on_done`.
+///
+/// # Safety
+/// `batch` is NULL or a live batch used by this thread alone.
+#[no_mangle]
+pub unsafe extern "C" fn teamsop_batch_current_gets_per_second(batch: *const teamsop_batch) -> u32 {
+    // SAFETY: NULL or a live batch, per the contract.
+    unsafe { read_boundary(batch, 0, |state| state.rate.load(Ordering::Relaxed)) }
+}
+
 /// Whether the GETs travel in Graph JSON batches (`POST {base}/$batch`, at most 20
 /// requests each; default true) or one by one (false).
 ///
@@ -173,14 +192,30 @@ pub unsafe extern "C" fn teamsop_batch_set_json_batching(
 /// (the client's poll interval, doubling to 10 s; `Retry-After` wins; 404s taken
 /// for "not visible yet" during 10 s from its first poll); the soonest due go
 /// first, and the rate (`teamsop_batch_set_max_gets_per_second`) is never
-/// exceeded. A 429 (for a whole `$batch` or a request in it) pauses every GET for
-/// its `Retry-After` and lowers the rate, which then climbs back while no 429
-/// comes. A failing `$batch` (or GET, batching off) itself (transport, 5xx, 429) is
-/// retried as a GET would be; one that still fails ends the run with that error,
-/// its operations still pending. A 401 renews the token through the provider, if
-/// any. Operations whose Location names another version than the base's go in a
-/// `$batch` of their own version. `on_done` and `cancel` may be NULL. Runs on the
-/// calling thread; `on_done` is called on it.
+/// exceeded: a GET counts from its start until a second after its answer. With
+/// batching on, the operations due together go in `$batch`es of up to 20 (never
+/// more than the rate), one due alone in a single GET.
+///
+/// A 429 (for a whole `$batch` or a request in it, or a GET) pauses every GET for
+/// its `Retry-After` (or a backoff) and halves the rate, which then climbs back
+/// while no 429 comes. An operation's 503 or 504 is polled again up to the
+/// client's retries, then ends it (`TEAMSOP_ERR_HTTP`); its 401 renews the token
+/// through the provider once, if there is one. A `$batch` that fails as a whole
+/// (transport, timeout, 5xx, 429), or a GET that gets no answer (batching off),
+/// is retried after a pause up to the client's retries; one that still fails
+/// ends the run with that error, its operations still pending; a `$batch`
+/// answered 401 (after one renewal), 400 or another 4xx ends it at once. A
+/// `$batch` answer that cannot be read (not JSON, no `responses`, over the
+/// client's body cap) ends each of its operations with `TEAMSOP_ERR_PARSE` or
+/// `TEAMSOP_ERR_TOO_LARGE`, as single GETs of them would have; so does a response
+/// given twice, missing, or without an HTTP status, for its operation; one for a
+/// request never sent is ignored. Operations whose Location names another
+/// version than the base's go in a `$batch` of their own version.
+///
+/// `on_done` and `cancel` may be NULL. Runs on the calling thread; `on_done` is
+/// called on it, with this thread's `teamsop_last_*` telling why an operation
+/// ended in an error; a run that returns `TEAMSOP_OK` then leaves them as they
+/// were before it.
 ///
 /// Errors: also `TEAMSOP_ERR_INVALID_ARGUMENT` for a NULL batch, a `timeout_ms` of
 /// 0, or a call from the batch's own `on_done`.
@@ -204,6 +239,9 @@ pub unsafe extern "C" fn teamsop_batch_run(
         let cancel = unsafe { teamsop_cancel::try_borrow(cancel) };
         let mut batch = state.batch()?;
         let timeout = Duration::from_millis(u64::from(timeout_ms));
+        // Each error is this thread's last error during its on_done only: a run
+        // that succeeds leaves the record as it found it.
+        let before = error_record::save();
         let done = batch.run(timeout, cancel, |tag, outcome| {
             state.pending.set(state.pending.get().saturating_sub(1));
             let Some(f) = on_done else {
@@ -230,6 +268,9 @@ pub unsafe extern "C" fn teamsop_batch_run(
             }
         });
         state.pending.set(batch.pending());
+        if done.is_ok() {
+            error_record::restore(before);
+        }
         done
     })
 }

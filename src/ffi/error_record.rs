@@ -15,7 +15,7 @@ use crate::remedy::Remedy;
 use super::enums::{teamsop_result, CEnum};
 
 /// The last error, as C reads it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Record {
     /// `None` before any failure.
     pub(crate) message: Option<CString>,
@@ -59,6 +59,17 @@ pub(crate) fn set_and_word(error: &Error) -> (&'static str, String) {
 /// `f` of this thread's record, or `default` while the thread is torn down.
 pub(crate) fn read<T>(f: impl FnOnce(&Record) -> T, default: T) -> T {
     LAST.try_with(|last| f(&last.borrow())).unwrap_or(default)
+}
+
+/// This thread's record as it is now, to put back with [`restore`] (a call that
+/// sets it only for its callbacks, and then succeeds, leaves it as it found it).
+pub(crate) fn save() -> Record {
+    read(Record::clone, Record::default())
+}
+
+/// Puts back a record [`save`] took.
+pub(crate) fn restore(record: Record) {
+    let _ = LAST.try_with(|last| *last.borrow_mut() = record);
 }
 
 /// The error's message with its remedy in the C ABI's words.

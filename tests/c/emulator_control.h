@@ -601,4 +601,142 @@ static inline bool emu_request_headers_contain(const char *req, const char *need
   return false;
 }
 
+/* -------------------------------------------- many operations ($batch) */
+/* For the tests of teamsop_batch (test_batch.c) and teamsop-get --wait-all:
+ * operations created by the clock, the rate limiter, the $batch counters, and a
+ * walk over a JSON array that does not start again from its head each time. */
+
+/* The counters of `GET /_emulator/stats` that $batch traffic moves. */
+struct emu_batch_stats {
+  long long requests;       /* Graph requests ($batch included, inner ones not) */
+  long long batches;        /* $batch requests */
+  long long inner_requests; /* requests inside well-formed $batch bodies */
+  long long inner_scripted; /* of those, answered by a scenario */
+  long long throttled;      /* 429s sent, alone, for a $batch or inside one */
+  long long busiest_second; /* most operation GETs in any sliding second */
+};
+
+/* The stats; false when they cannot be read. Opens one connection. */
+static inline bool emu_control_batch_stats(int port, struct emu_batch_stats *out) {
+  int status = 0;
+  char *body = emu_control_request(port, "GET", "/_emulator/stats", NULL, NULL, &status, NULL);
+  bool ok = body != NULL && status == 200;
+  if (ok) {
+    out->requests = emu_json_member_int(body, "requests", -1);
+    out->batches = emu_json_member_int(body, "batches", -1);
+    out->inner_requests = emu_json_member_int(body, "inner_requests", -1);
+    out->inner_scripted = emu_json_member_int(body, "inner_scripted", -1);
+    out->throttled = emu_json_member_int(body, "throttled", -1);
+    out->busiest_second = emu_json_member_int(body, "busiest_second", -1);
+    ok = out->requests >= 0 && out->batches >= 0 && out->inner_requests >= 0 &&
+         out->inner_scripted >= 0 && out->throttled >= 0 && out->busiest_second >= 0;
+  }
+  free(body);
+  return ok;
+}
+
+/* POSTs `body` (JSON) to a control `path`; returns the HTTP status (0 when
+ * unreachable), and the answer's body (malloc'd) through `answer` when not NULL. */
+static inline int emu_control_post_json(int port, const char *path, const char *body,
+                                        char **answer) {
+  int status = 0;
+  char *got = emu_control_request(port, "POST", path, "Content-Type: application/json\r\n", body,
+                                  &status, NULL);
+  if (answer != NULL) {
+    *answer = got;
+  } else {
+    free(got);
+  }
+  return status;
+}
+
+/* Sets the rate limiter (`{"per_second": N, "scope": "inner", "retry_after_s": 1}`);
+ * returns the HTTP status (200). */
+static inline int emu_control_set_rate_limit(int port, const char *json) {
+  return emu_control_post_json(port, "/_emulator/rate-limit", json, NULL);
+}
+
+/* Walks an array: `*it` starts at the array ('['); each call gives the next
+ * element (a pointer into the document) or NULL at the end, in O(its size). */
+static inline const char *emu_json_next_element(const char **it) {
+  const char *p = *it;
+  if (p == NULL) {
+    return NULL;
+  }
+  p = emu_json_ws(p);
+  if (*p == '[') {
+    p = emu_json_ws(p + 1);
+  } else if (*p == ',') {
+    p = emu_json_ws(p + 1);
+  } else {
+    *it = NULL;
+    return NULL;
+  }
+  if (*p == ']' || *p == '\0') {
+    *it = NULL;
+    return NULL;
+  }
+  *it = emu_json_ws(emu_json_skip_value(p));
+  return p;
+}
+
+/* Creates operations by the clock (`POST /_emulator/operations` with `spec`, e.g.
+ * `{"count": 100, "duration_ms": {"min": 0, "max": 2000}}`); returns their
+ * Locations (a malloc'd array of malloc'd strings, `*count` of them) in creation
+ * order, or NULL. Free with emu_free_strings. */
+static inline char **emu_control_create_operations(int port, const char *spec, size_t *count) {
+  *count = 0;
+  char *body = NULL;
+  int status = emu_control_post_json(port, "/_emulator/operations", spec, &body);
+  const char *list = status == 200 && body != NULL ? emu_json_member(body, "locations") : NULL;
+  if (list == NULL) {
+    fprintf(stderr, "    emulator refused to create operations (%d): %s\n", status,
+            body != NULL ? body : "(no answer)");
+    free(body);
+    return NULL;
+  }
+  size_t cap = 64, n = 0;
+  char **out = malloc(cap * sizeof *out);
+  const char *it = list, *element;
+  while (out != NULL && (element = emu_json_next_element(&it)) != NULL) {
+    if (n == cap) {
+      char **bigger = realloc(out, 2 * cap * sizeof *out);
+      if (bigger == NULL) {
+        break;
+      }
+      out = bigger;
+      cap *= 2;
+    }
+    out[n] = emu_json_string(element);
+    if (out[n] == NULL) {
+      break;
+    }
+    n++;
+  }
+  free(body);
+  *count = n;
+  return out;
+}
+
+/* Frees what emu_control_create_operations returned. */
+static inline void emu_free_strings(char **strings, size_t count) {
+  for (size_t i = 0; strings != NULL && i < count; i++) {
+    free(strings[i]);
+  }
+  free(strings);
+}
+
+/* The report of every created operation (`GET /_emulator/operations`, a JSON
+ * array, malloc'd), or NULL. */
+static inline char *emu_control_operations(int port) {
+  int status = 0;
+  char *body =
+      emu_control_request(port, "GET", "/_emulator/operations", NULL, NULL, &status, NULL);
+  if (body != NULL && status != 200) {
+    free(body);
+    return NULL;
+  }
+  return body;
+}
+
 #endif /* TEAMSOP_TESTS_EMULATOR_CONTROL_H */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the teamsop-get command line tool against the Graph emulator: its output,
 # its exit statuses (the table of --help), its usage errors, --json (the body, and
-# the error object of a failed call, checked with python3's json module), --help.
+# the error object of a failed call, checked with python3's json module), --help,
+# --wait-all (its JSON lines, checked the same way).
 #
 #   scripts/with-emulator.sh --scenarios tests/c/teamsop-get-scenarios.json -- \
 #     tests/c/teamsop-get.sh out/teamsop-get
@@ -286,6 +287,101 @@ json_check "$out" "e['graphCode'].encode('utf-8') == open('$work/raw-code', 'rb'
 if grep -q $'\001\|\t\|\x7f' "$out"; then fail "a control character is raw in the JSON"; else pass; fi
 run "json: usage error prints no JSON" 64 "$cli" --chat c --operation o --json --bogus
 expect_stdout_empty
+
+# ---------------------------------------------------------------- --wait-all
+# Many operations at once, from a file or stdin: one JSON line per operation as it
+# ends; 0 when all succeeded, 20 when one did not, the run's result (3) when time
+# ran out, every line that is not blank or a comment answered exactly once.
+
+# wait_all_check FILE EXPECTED_LINES PYTHON_EXPRESSION...: stdout must be one JSON
+# object per line with the documented keys in order, each line number once; the
+# expressions (over `by_line`, a dict from line number to object) must hold.
+wait_all_check() {
+  local file=$1 want=$2
+  shift 2
+  local problem
+  if problem=$(python3 - "$file" "$want" "$@" <<'PY'
+import json, sys
+keys = ["line", "location", "result", "status", "id", "operationType", "targetResourceId",
+        "targetResourceLocation", "operationError", "error", "pending", "elapsedMs"]
+error_keys = ["result", "message", "httpStatus", "graphCode", "requestId", "clientRequestId"]
+by_line = {}
+for text in open(sys.argv[1], "rb").read().decode("utf-8").splitlines():
+    doc = json.loads(text)
+    if list(doc) != keys:
+        print("keys %r, expected %r" % (list(doc), keys)); sys.exit(1)
+    if doc["error"] is not None and list(doc["error"]) != error_keys:
+        print("error keys %r" % list(doc["error"])); sys.exit(1)
+    if (doc["result"] == "TEAMSOP_OK") != (doc["error"] is None):
+        print("result and error disagree: %r" % doc); sys.exit(1)
+    if doc["line"] in by_line:
+        print("line %d answered twice" % doc["line"]); sys.exit(1)
+    by_line[doc["line"]] = doc
+if len(by_line) != int(sys.argv[2]):
+    print("%d lines answered, expected %s: %r" % (len(by_line), sys.argv[2], sorted(by_line))); sys.exit(1)
+for expr in sys.argv[3:]:
+    if not eval(expr, {"by_line": by_line}):
+        print("does not hold: %s (%r)" % (expr, by_line)); sys.exit(1)
+PY
+  ); then pass; else fail "--wait-all: $problem"; fi
+}
+
+printf '%s\r\n' "# operations of the emulator's team, CRLF lines" "" \
+  "/teams('$TEAM')/operations('create-succeeded')" \
+  "   /teams($TEAM)/operations(archive-failed)   " \
+  "/teams('forbidden')/operations('o')" \
+  "  # an indented comment" \
+  "/nope('x')" \
+  "/beta/teams/$TEAM/operations/create-succeeded" >"$work/locations"
+run "wait-all" 20 "$cli" "${target[@]}" --wait-all "$work/locations" --rate 50 --poll-ms 50
+wait_all_check "$out" 5 \
+  'by_line[3]["result"] == "TEAMSOP_OK" and by_line[3]["status"] == "succeeded"' \
+  'by_line[3]["location"] == "/teams('"'$TEAM'"')/operations('"'create-succeeded'"')"' \
+  'by_line[3]["id"] == "create-succeeded" and by_line[3]["operationType"] == "createTeam"' \
+  'by_line[3]["targetResourceId"] == "'"$TEAM"'" and by_line[3]["operationError"] is None' \
+  'by_line[4]["location"] == "/teams('"$TEAM"')/operations(archive-failed)"' \
+  'by_line[4]["status"] == "failed" and by_line[4]["operationError"]["code"] == "Conflict"' \
+  'by_line[5]["result"] == "TEAMSOP_ERR_FORBIDDEN" and by_line[5]["error"]["httpStatus"] == 403' \
+  'by_line[5]["error"]["graphCode"] == "Forbidden" and len(by_line[5]["error"]["requestId"]) == 36' \
+  'by_line[7]["result"] == "TEAMSOP_ERR_INVALID_ARGUMENT" and by_line[7]["error"]["httpStatus"] is None' \
+  'by_line[8]["status"] == "succeeded"' \
+  'all(not d["pending"] and d["elapsedMs"] >= 0 for d in by_line.values())'
+expect_stderr_has "4 operation(s) from $work/locations, at most 50 GETs/s"
+expect_stderr_has "0 pending, 5 ended (2 succeeded, 3 did not), "
+run "wait-all from stdin, all succeeded" 0 sh -c \
+  "printf '%s\n' \"/teams('$TEAM')/operations('create-succeeded')\" \"/teams('$TEAM')/operations('create-succeeded')\" | \
+   \"\$0\" \"\$@\"" "$cli" "${target[@]}" --wait-all - --quiet --no-batching
+wait_all_check "$out" 2 'sorted(by_line) == [1, 2]' \
+  'all(d["status"] == "succeeded" for d in by_line.values())'
+expect_stderr_empty
+printf '%s\n' "/teams('$TEAM')/operations('clone-in-progress')" \
+  "/teams('$TEAM')/operations('create-succeeded')" >"$work/never-ends"
+run "wait-all out of time" 3 "$cli" "${target[@]}" --wait-all "$work/never-ends" --wait 1 --poll-ms 100
+wait_all_check "$out" 2 'by_line[2]["status"] == "succeeded" and not by_line[2]["pending"]' \
+  'by_line[1]["pending"] and by_line[1]["result"] == "TEAMSOP_ERR_TIMEOUT"' \
+  'by_line[1]["status"] is None and by_line[1]["error"]["result"] == "TEAMSOP_ERR_TIMEOUT"'
+expect_stderr_has "the run stopped with 1 operation(s) pending: TEAMSOP_ERR_TIMEOUT"
+printf '# nothing to follow\n\n' >"$work/empty"
+run "wait-all, no Location" 0 "$cli" "${target[@]}" --wait-all "$work/empty" --quiet
+expect_stdout_empty
+run "wait-all, no such file" 64 "$cli" "${target[@]}" --wait-all "$work/no-such-file"
+expect_stderr_has "cannot read $work/no-such-file"
+expect_stdout_empty
+run "wait-all with --chat" 64 "$cli" "${target[@]}" --wait-all "$work/empty" --chat a --operation b
+run "wait-all with --json" 64 "$cli" "${target[@]}" --wait-all "$work/empty" --json
+run "wait-all, empty name" 64 "$cli" "${target[@]}" --wait-all ""
+run "rate without wait-all" 64 "$cli" "${target[@]}" --chat a --operation b --rate 5
+expect_stderr_has "--rate and --no-batching go with --wait-all"
+run "no-batching without wait-all" 64 "$cli" "${target[@]}" --location "/teams('a')/operations('b')" --no-batching
+run "rate 0" 64 "$cli" "${target[@]}" --wait-all "$work/empty" --rate 0
+run "rate 1001" 64 "$cli" "${target[@]}" --wait-all "$work/empty" --rate 1001
+expect_stderr_has "--rate takes GETs per second, 1 to 1000"
+run "help: wait-all" 0 "$cli" --help
+for option in '--wait-all FILE' '--rate N' '--no-batching'; do
+  expect_stdout_line "    $option"
+done
+expect_stdout_has "teamsop-get --wait-all FILE [--rate N] [--no-batching] [--wait SECONDS] [OPTION...]"
+expect_stdout_has "Exit status: 0 when every operation succeeded; 20 when every one was"
 
 # ---------------------------------------------------------------- the token's environment variable
 run "no token" 64 env -u TEAMSOP_TOKEN "$cli" "${target[@]}" --chat "$SEED_CHAT" --operation "$SEED_OP"

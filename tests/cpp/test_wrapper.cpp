@@ -1152,6 +1152,291 @@ TEST(test_wait_deadline_during_a_get) {
   }
 }
 
+// ================================================================== batch
+//
+// Only the emulator's preloaded operations (and team `forbidden`, answered 403),
+// so these tests need no scenario: create-succeeded, archive-failed (failed),
+// clone-in-progress (never ends).
+
+static_assert(!std::is_copy_constructible_v<teamsop::Batch> && !std::is_copy_assignable_v<teamsop::Batch>);
+static_assert(std::is_nothrow_move_constructible_v<teamsop::Batch> &&
+              std::is_nothrow_move_assignable_v<teamsop::Batch>);
+static_assert(std::is_constructible_v<teamsop::Batch, const Client&>);
+static_assert(!std::is_constructible_v<teamsop::Batch, Client&&>, "a Batch borrows its client: no temporary");
+static_assert(!std::is_convertible_v<const Client&, teamsop::Batch>, "explicit");
+
+// A cancel trigger of one's own type: Batch::run takes anything with handle().
+struct OwnCancel {
+  teamsop_cancel* cancel = teamsop_cancel_new();
+  OwnCancel() = default;
+  OwnCancel(const OwnCancel&) = delete;
+  OwnCancel& operator=(const OwnCancel&) = delete;
+  ~OwnCancel() { teamsop_cancel_free(cancel); }
+  const teamsop_cancel* handle() const { return cancel; }
+};
+
+struct BatchDone {
+  std::uint64_t tag;
+  bool ok;
+  Status status;
+  std::optional<Result> error;
+  std::int32_t http_status;
+  std::optional<std::string> graph_code;
+};
+
+TEST(test_batch_reports_each_operation_once) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  CHECK_EQ(batch.current_gets_per_second(), 10u);
+  batch.set_max_gets_per_second(100).set_json_batching(true);
+  CHECK_EQ(batch.current_gets_per_second(), 100u);
+  batch.add(team_location(TEAM, "create-succeeded"), 10)
+      .add(team_location(TEAM, "archive-failed"), 11)
+      .add(team_location("forbidden", "o"), 12)
+      .add(g_emulator_url + "/v1.0" + team_location(TEAM, "create-succeeded"), 13)
+      .add("/chats('" + std::string(SEED_CHAT) + "')/operations('" + SEED_OP + "')", 14);
+  CHECK_EQ(batch.pending(), 5u);
+  std::vector<BatchDone> done;
+  batch.run(20s, [&](const teamsop::BatchReport& report) {
+    // The Error is taken on this thread at the report: its result and details.
+    done.push_back({report.tag(), report.ok(), report.operation().status(),
+                    report.error() ? std::optional<Result>(report.error()->result()) : std::nullopt,
+                    report.error() ? report.error()->http_status() : 0,
+                    report.error() ? report.error()->graph_code() : std::nullopt});
+    CHECK_EQ(report.ok(), static_cast<bool>(report.operation()));
+    CHECK_EQ(report.ok(), report.operation().is_terminal());
+  });
+  CHECK_EQ(batch.pending(), 0u);
+  CHECK_EQ(done.size(), 5u);
+  // In tag order (the reports come as the operations end).
+  std::vector<BatchDone> by_tag;
+  for (std::uint64_t tag = 10; tag < 15; tag++) {
+    for (const BatchDone& d : done) {
+      if (d.tag == tag) by_tag.push_back(d);
+    }
+  }
+  done = by_tag;
+  if (CHECK_EQ(done.size(), 5u)) {
+    CHECK_EQ(done[0].status, Status::Succeeded);
+    CHECK_EQ(done[1].status, Status::Failed);
+    CHECK(!done[2].ok);
+    CHECK_EQ(done[2].error, Result::Forbidden);
+    CHECK_EQ(done[2].http_status, 403);
+    CHECK_EQ(done[2].graph_code, "Forbidden");
+    CHECK_EQ(done[3].status, Status::Succeeded);
+    CHECK_EQ(done[4].status, Status::Succeeded);
+    for (std::size_t i = 0; i < 5; i++) CHECK_EQ(done[i].tag, 10 + i);
+  }
+  // Nothing left: a run ends at once.
+  batch.run(1s, [&](const teamsop::BatchReport&) { record(false, "reported twice", __LINE__); });
+}
+
+bool count_done(std::uint64_t tag, const Error* error, const OperationView* op) {
+  static_cast<void>(tag);
+  return (error == nullptr) == (op != nullptr);
+}
+
+TEST(test_batch_takes_callables_of_either_shape) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  // (tag, error, operation) returning bool, as a lambda...
+  batch.add(team_location(TEAM, "create-succeeded"), 1).add(team_location("forbidden", "o"), 2);
+  int oks = 0, errors = 0;
+  batch.run(20s, [&](std::uint64_t tag, const Error* error, const OperationView* op) {
+    if (error != nullptr) {
+      errors++;
+      CHECK_EQ(tag, 2u);
+      CHECK(op == nullptr);
+      CHECK_EQ(error->result(), Result::Forbidden);
+    } else {
+      oks++;
+      CHECK_EQ(tag, 1u);
+      CHECK(op != nullptr && op->status() == Status::Succeeded);
+    }
+    return true;
+  });
+  CHECK_EQ(oks, 1);
+  CHECK_EQ(errors, 1);
+  // ...as a plain function...
+  batch.add(team_location(TEAM, "archive-failed"), 3);
+  batch.run(20s, count_done);
+  // ...and as a functor kept by reference (its state is seen after).
+  struct Counter {
+    int calls = 0;
+    void operator()(const teamsop::BatchReport&) { calls++; }
+  } counter;
+  batch.add(team_location(TEAM, "archive-failed"), 4).add(team_location(TEAM, "archive-failed"), 5);
+  batch.run(20s, counter);
+  CHECK_EQ(counter.calls, 2);
+  // ...or none at all.
+  batch.add(team_location(TEAM, "create-succeeded"), 6);
+  batch.run(20s);
+  CHECK_EQ(batch.pending(), 0u);
+}
+
+struct BatchCallbackFailure {
+  std::uint64_t tag;
+};
+
+TEST(test_batch_exception_stops_the_run_and_comes_out) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  batch.set_json_batching(false);  // one by one: one report per GET
+  for (std::uint64_t i = 0; i < 5; i++) batch.add(team_location(TEAM, "create-succeeded"), i);
+  int calls = 0;
+  bool caught = false;
+  try {
+    batch.run(20s, [&](const teamsop::BatchReport& report) {
+      if (++calls == 2) throw BatchCallbackFailure{report.tag()};
+    });
+  } catch (const BatchCallbackFailure& e) {
+    caught = true;
+    CHECK_EQ(e.tag, 1u);  // the very exception thrown
+  } catch (const Error& e) {
+    record(false, std::string("an Error came out instead of the callback's exception: ") + e.what(), __LINE__);
+  }
+  CHECK(caught);
+  CHECK_EQ(calls, 2);
+  CHECK_EQ(batch.pending(), 3u);  // the one that threw counts as reported
+  // The batch goes on: the others are reported by the next run.
+  std::vector<std::uint64_t> rest;
+  batch.run(20s, [&](const teamsop::BatchReport& report) { rest.push_back(report.tag()); });
+  CHECK(rest == std::vector<std::uint64_t>({2, 3, 4}));
+  // Any type, not only std::exception.
+  batch.add(team_location(TEAM, "create-succeeded"), 9);
+  int thrown = 0;
+  try {
+    batch.run(20s, [](const teamsop::BatchReport&) -> bool { throw 42; });
+  } catch (int value) {
+    thrown = value;
+  }
+  CHECK_EQ(thrown, 42);
+}
+
+TEST(test_batch_false_timeout_and_cancel_end_the_run) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  batch.add(team_location(TEAM, "create-succeeded"), 1).add(team_location(TEAM, "create-succeeded"), 2);
+  auto e = EXPECT_ERROR(batch.run(20s, [](const teamsop::BatchReport&) { return false; }), Result::Cancelled);
+  CHECK_EQ(batch.pending(), 1u);
+  batch.run(20s);
+  // An operation that never ends: the deadline.
+  c.set_poll_interval(100ms);
+  batch.add(team_location(TEAM, "clone-in-progress"), 3);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR(batch.run(300ms, [](const teamsop::BatchReport&) {}), Result::Timeout);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK_EQ(batch.pending(), 1u);
+  // A C trigger, pulled from another thread.
+  teamsop_cancel* raw = teamsop_cancel_new();
+  std::thread puller([raw] {
+    std::this_thread::sleep_for(200ms);
+    teamsop_cancel_trigger(raw);
+  });
+  EXPECT_ERROR(batch.run(20s, [](const teamsop::BatchReport&) {}, raw), Result::Cancelled);
+  puller.join();
+  teamsop_cancel_free(raw);
+  // A trigger object with handle() (as teamsop::Cancel), already pulled.
+  OwnCancel own;
+  teamsop_cancel_trigger(own.cancel);
+  EXPECT_ERROR(batch.run(20s, [](const teamsop::BatchReport&) {}, own), Result::Cancelled);
+  // NULL: no cancel.
+  EXPECT_ERROR(batch.run(200ms, [](const teamsop::BatchReport&) {}, nullptr), Result::Timeout);
+  CHECK_EQ(batch.pending(), 1u);
+}
+
+TEST(test_batch_arguments_and_moves) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  EXPECT_ERROR(batch.add("/nope('x')", 1), Result::InvalidArgument);
+  EXPECT_ERROR(batch.add(std::string("/teams('a')/operations('b\0c')", 30), 1), Result::InvalidArgument);
+  EXPECT_ERROR(batch.set_max_gets_per_second(0), Result::InvalidArgument);
+  EXPECT_ERROR(batch.set_max_gets_per_second(1001), Result::InvalidArgument);
+  EXPECT_ERROR(batch.run(-1ms), Result::InvalidArgument);
+  EXPECT_ERROR(batch.run(0ms), Result::InvalidArgument);
+  CHECK_EQ(batch.pending(), 0u);
+  batch.add(team_location(TEAM, "create-succeeded"), 1);
+  // Moves carry the pending operations; a moved-from batch refuses every call.
+  teamsop::Batch moved(std::move(batch));
+  CHECK(!batch);
+  CHECK(batch.handle() == nullptr);
+  CHECK_EQ(batch.pending(), 0u);
+  CHECK_EQ(batch.current_gets_per_second(), 0u);
+  CHECK_EQ(moved.pending(), 1u);
+  EXPECT_ERROR(batch.add(team_location(TEAM, "create-succeeded"), 2), Result::InvalidArgument);
+  EXPECT_ERROR(batch.run(1s), Result::InvalidArgument);
+  teamsop::Batch other(c);
+  other.add(team_location(TEAM, "create-succeeded"), 7).add(team_location(TEAM, "create-succeeded"), 8);
+  moved = std::move(other);  // frees moved's own batch (and its one operation)
+  CHECK_EQ(moved.pending(), 2u);
+  moved = std::move(moved);  // self-assignment is a no-op
+  CHECK_EQ(moved.pending(), 2u);
+  batch = std::move(moved);  // a moved-from batch may be assigned to
+  CHECK_EQ(batch.pending(), 2u);
+  batch.run(20s);
+  // A moved-from client gives no batch.
+  Client gone = new_client();
+  Client taker(std::move(gone));
+  EXPECT_ERROR(teamsop::Batch{gone}, Result::InvalidArgument);
+}
+
+TEST(test_batch_calls_from_its_own_callback_throw_and_others_work) {
+  Client c = new_client();
+  teamsop::Batch batch(c);
+  batch.add(team_location(TEAM, "create-succeeded"), 1).add(team_location(TEAM, "archive-failed"), 2);
+  int refused = 0;
+  batch.run(20s, [&](const teamsop::BatchReport& report) {
+    try {
+      batch.add(team_location(TEAM, "create-succeeded"), 99);
+    } catch (const Error& e) {
+      refused += e.result() == Result::InvalidArgument;
+    }
+    try {
+      batch.run(1s);
+    } catch (const Error& e) {
+      refused += e.result() == Result::InvalidArgument;
+    }
+    CHECK(batch.pending() <= 1u);
+    // Another batch, and a GET, on the same client: fine.
+    teamsop::Batch nested(c);
+    nested.add(team_location(TEAM, "archive-failed"), report.tag());
+    nested.run(10s);
+    CHECK_EQ(c.get_location(team_location(TEAM, "create-succeeded")).status(), Status::Succeeded);
+  });
+  CHECK_EQ(refused, 4);
+  CHECK_EQ(batch.pending(), 0u);
+}
+
+TEST(test_batches_on_threads_share_a_client) {
+  Client c = new_client();
+  std::atomic<int> reported{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      try {
+        teamsop::Batch batch(c);
+        batch.set_max_gets_per_second(50);
+        for (std::uint64_t i = 0; i < 25; i++) {
+          batch.add(team_location(TEAM, i % 2 ? "archive-failed" : "create-succeeded"), 100 * t + i);
+        }
+        batch.run(30s, [&](const teamsop::BatchReport& r) {
+          reported++;
+          std::uint64_t i = r.tag() % 100;
+          bool ok = r.tag() / 100 == static_cast<std::uint64_t>(t) && r.ok() &&
+                    r.operation().status() == (i % 2 ? Status::Failed : Status::Succeeded);
+          wrong += !ok;
+        });
+      } catch (const Error&) {
+        wrong++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK_EQ(reported.load(), 100);
+  CHECK_EQ(wrong.load(), 0);
+}
+
 // ================================================================== threads
 
 TEST(test_threads_share_a_client_errors_stay_per_thread) {

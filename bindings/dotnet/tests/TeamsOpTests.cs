@@ -233,6 +233,15 @@ namespace TeamsOp.Tests
                 T("TokenProviderKeptAlive", TokenProviderKeptAlive),
                 T("TokenProviderCalledOnceAtATime", TokenProviderCalledOnceAtATime),
                 T("LogLines", LogLines),
+                T("BatchReportsEachOperationOnce", BatchReportsEachOperationOnce),
+                T("BatchArguments", BatchArguments),
+                T("BatchCallbackFalseAndExceptions", BatchCallbackFalseAndExceptions),
+                T("BatchCallbackCallsBackIn", BatchCallbackCallsBackIn),
+                T("BatchTimeoutAndCancellationToken", BatchTimeoutAndCancellationToken),
+                T("BatchRunReports", BatchRunReports),
+                T("BatchRunReportsEndedEarly", BatchRunReportsEndedEarly),
+                T("BatchOneThreadAtATime", BatchOneThreadAtATime),
+                T("BatchOutlivesDisposedClient", BatchOutlivesDisposedClient),
                 T("DisposeTwiceIsSafe", DisposeTwiceIsSafe),
                 T("UseAfterDispose", UseAfterDispose),
                 T("OperationOutlivesClient", OperationOutlivesClient),
@@ -2073,6 +2082,381 @@ const string wanted = "/beta/chats/caf%C3%A9-%F0%9F%98%80/operations/op-%C3%A9-%
             Assert.Equal("", string.Join("; ", unexpected), "unexpected exceptions");
             Assert.Equal(6, disposedSeen, "readers that saw ObjectDisposedException");
             Assert.True(reads > 0, "reads before the Dispose: " + reads);
+        }
+
+        // ------------------------------------------------------------ many operations at once
+        // Only the emulator's preloaded operations (and team "forbidden", answered 403).
+
+        private static string TeamOp(string op)
+        {
+            return "/teams('" + Team + "')/operations('" + op + "')";
+        }
+
+        private static void BatchReportsEachOperationOnce()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                Assert.Same(client, batch.Client, "Client");
+                Assert.Equal(10, batch.MaxGetsPerSecond, "MaxGetsPerSecond by default");
+                Assert.True(batch.JsonBatching, "JsonBatching by default");
+                Assert.Equal(10, batch.CurrentGetsPerSecond, "CurrentGetsPerSecond by default");
+                batch.MaxGetsPerSecond = 100;
+                Assert.Equal(100, batch.CurrentGetsPerSecond, "CurrentGetsPerSecond after MaxGetsPerSecond");
+                batch.Add(TeamOp("create-succeeded"), 10);
+                batch.Add(TeamOp("archive-failed"), 11);
+                batch.Add("/teams('forbidden')/operations('o')", 12);
+                batch.Add("/v1.0" + TeamOp("create-succeeded"), 13);
+                batch.Add("/chats('" + SeedChat + "')/operations('" + SeedOp + "')", 14);
+                Assert.Equal(5L, batch.Pending, "Pending after Add");
+                var seen = new Dictionary<ulong, string>();
+                TeamsOperationView kept = null;
+                batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) =>
+                {
+                    Assert.True((op == null) != (error == null), "either an operation or an error");
+                    seen.Add(tag, op != null ? op.StatusText : error.Result + " " + error.HttpStatus + " " + error.GraphCode);
+                    if (tag == 14)
+                    {
+                        // Every field as from a single GET (the body's text is the $batch's).
+                        Assert.Equal(SeedOp, op.Id, "the seed's Id");
+                        Assert.Equal(OperationType.CreateChat, op.Type, "the seed's Type");
+                        Assert.Equal((int?)1, op.AttemptsCount, "the seed's AttemptsCount");
+                        Assert.Equal("{\"appIds\":[\"1542629c-01b3-4a6d-8f76-1938b779e48d\"]}", op.Values, "the seed's Values");
+                        kept = op;
+                    }
+                    return true;
+                });
+                Assert.Equal(0L, batch.Pending, "Pending after the run");
+                Assert.Equal("succeeded", seen[10], "10");
+                Assert.Equal("failed", seen[11], "11");
+                Assert.Equal("Forbidden 403 Forbidden", seen[12], "12");
+                Assert.Equal("succeeded", seen[13], "13");
+                Assert.Equal(5, seen.Count, "reports");
+                Assert.Throws<ObjectDisposedException>(() => { var unused = kept.Id; }, "a view after its callback");
+                // Nothing left: a run ends at once, the callback never called.
+                batch.Run(TimeSpan.FromSeconds(1), (tag, op, error) => { throw new AssertionException("reported twice"); });
+                // No callback: followed to their end and forgotten.
+                batch.Add(TeamOp("archive-failed"), 1);
+                batch.Run(TimeSpan.FromSeconds(20), null);
+                Assert.Equal(0L, batch.Pending, "Pending after a run without callback");
+            }
+        }
+
+        private static void BatchArguments()
+        {
+            Assert.Throws<ArgumentNullException>(() => new TeamsOpBatch(null), "new TeamsOpBatch(null)");
+            var gone = NewClient();
+            gone.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => new TeamsOpBatch(gone), "a disposed client");
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                Assert.Throws<ArgumentNullException>(() => batch.Add(null, 1), "Add(null)");
+                Assert.Throws<ArgumentException>(() => batch.Add("/teams('a')/operations('b\0')", 1), "Add with U+0000");
+                Assert.Fails(Result.InvalidArgument, () => batch.Add("/nope('x')", 1), "a refused Location");
+                Assert.Fails(Result.InvalidArgument, () => batch.Add("", 1), "an empty Location");
+                Assert.Equal(0L, batch.Pending, "nothing added");
+                Assert.Fails(Result.InvalidArgument, () => batch.MaxGetsPerSecond = 0, "MaxGetsPerSecond = 0");
+                Assert.Fails(Result.InvalidArgument, () => batch.MaxGetsPerSecond = 1001, "MaxGetsPerSecond = 1001");
+                Assert.Throws<ArgumentOutOfRangeException>(() => batch.MaxGetsPerSecond = -1, "MaxGetsPerSecond = -1");
+                Assert.Equal(10, batch.MaxGetsPerSecond, "unchanged by refused values");
+                batch.MaxGetsPerSecond = 1000;
+                Assert.Equal(1000, batch.MaxGetsPerSecond, "MaxGetsPerSecond = 1000");
+                batch.JsonBatching = false;
+                Assert.True(!batch.JsonBatching, "JsonBatching = false");
+                Assert.Throws<ArgumentOutOfRangeException>(() => batch.Run(TimeSpan.FromMilliseconds(-5), null), "a negative timeout");
+                Assert.Fails(Result.InvalidArgument, () => batch.Run(TimeSpan.Zero, null), "a zero timeout");
+                Assert.Throws<ArgumentOutOfRangeException>(() => batch.RunReports(TimeSpan.FromDays(100)), "RunReports checks at once");
+            }
+            var disposed = new TeamsOpBatch(NewClient());
+            disposed.Dispose();
+            disposed.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => disposed.Add(TeamOp("create-succeeded"), 1), "Add after Dispose");
+            Assert.Throws<ObjectDisposedException>(() => { var unused = disposed.Pending; }, "Pending after Dispose");
+            Assert.Throws<ObjectDisposedException>(() => disposed.Run(TimeSpan.FromSeconds(1), null), "Run after Dispose");
+            Assert.Throws<ObjectDisposedException>(() => disposed.RunReports(TimeSpan.FromSeconds(1)), "RunReports after Dispose");
+        }
+
+        private static void BatchCallbackFalseAndExceptions()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.JsonBatching = false; // one report per GET
+                for (ulong i = 0; i < 5; i++)
+                {
+                    batch.Add(TeamOp("create-succeeded"), i);
+                }
+                int calls = 0;
+                TeamsOpException e = Assert.Fails(Result.Cancelled, () => batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) => ++calls < 2), "false stops the run");
+                Assert.Contains("on_done", e.Message, "Message");
+                Assert.Equal(2, calls, "calls");
+                Assert.Equal(3L, batch.Pending, "the one that said stop counts as reported");
+                var thrown = new InvalidTimeZoneException("mine");
+                var caught = Assert.Throws<InvalidTimeZoneException>(() => batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) => { throw thrown; }), "a callback's exception");
+                Assert.Same(thrown, caught, "the very exception");
+                Assert.Equal(2L, batch.Pending, "the one that threw counts as reported");
+                var rest = new List<ulong>();
+                batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) => { rest.Add(tag); return true; });
+                Assert.Equal("[3, 4]", Assert.Show(rest), "the rest, in order");
+            }
+        }
+
+        private static void BatchCallbackCallsBackIn()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.Add(TeamOp("create-succeeded"), 1);
+                batch.Add("/teams('forbidden')/operations('o')", 2);
+                var refused = new List<string>();
+                batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) =>
+                {
+                    try
+                    {
+                        batch.Add(TeamOp("create-succeeded"), 99);
+                    }
+                    catch (TeamsOpException e)
+                    {
+                        refused.Add("Add " + e.Result);
+                    }
+                    try
+                    {
+                        batch.Run(TimeSpan.FromSeconds(1), null);
+                    }
+                    catch (TeamsOpException e)
+                    {
+                        refused.Add("Run " + e.Result);
+                    }
+                    Assert.True(batch.Pending <= 1, "Pending from the callback");
+                    using (var other = new TeamsOpBatch(client))
+                    using (TeamsOperation got = client.GetLocation(TeamOp("archive-failed")))
+                    {
+                        other.Add(TeamOp("archive-failed"), tag);
+                        other.Run(TimeSpan.FromSeconds(10), null);
+                        Assert.Equal(OperationStatus.Failed, got.Status, "a GET from the callback");
+                    }
+                    return true;
+                });
+                Assert.Equal("Add InvalidArgument, Run InvalidArgument, Add InvalidArgument, Run InvalidArgument", string.Join(", ", refused), "refused");
+                Assert.Equal(0L, batch.Pending, "Pending");
+            }
+        }
+
+        private static void BatchTimeoutAndCancellationToken()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.Add(TeamOp("clone-in-progress"), 1); // never ends
+                var watch = Stopwatch.StartNew();
+                Assert.Fails(Result.Timeout, () => batch.Run(TimeSpan.FromMilliseconds(300), null), "the deadline");
+                Assert.Between(0.25, 2.0, watch.Elapsed.TotalSeconds, "seconds to the deadline");
+                using (var source = new CancellationTokenSource())
+                {
+                    source.CancelAfter(TimeSpan.FromMilliseconds(300));
+                    watch.Restart();
+                    var e = Assert.Throws<OperationCanceledException>(() => batch.Run(TimeSpan.FromSeconds(30), (tag, op, error) => true, source.Token), "a token cancelled during the run");
+                    Assert.Equal(source.Token, e.CancellationToken, "CancellationToken");
+                    Assert.Between(0.25, 1.5, watch.Elapsed.TotalSeconds, "seconds to the cancel");
+                    ClearRecordedRequests();
+                    Assert.Throws<OperationCanceledException>(() => batch.Run(TimeSpan.FromSeconds(30), null, source.Token), "an already cancelled token");
+                    Assert.Equal(0, RecordedPaths().Count, "requests sent with an already cancelled token");
+                }
+                Assert.Equal(1L, batch.Pending, "still pending");
+                using (var live = new CancellationTokenSource())
+                {
+                    batch.Add(TeamOp("create-succeeded"), 2);
+                    Assert.Fails(Result.Timeout, () => batch.Run(TimeSpan.FromSeconds(1), null, live.Token), "a token never cancelled");
+                    Assert.Equal(1L, batch.Pending, "the one that ended was reported");
+                }
+            }
+        }
+
+        private static void BatchRunReports()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.Add(TeamOp("create-succeeded"), 1);
+                batch.Add(TeamOp("archive-failed"), 2);
+                batch.Add("/teams('forbidden')/operations('o')", 3);
+                var reports = new List<TeamsOpBatchReport>();
+                foreach (TeamsOpBatchReport report in batch.RunReports(TimeSpan.FromSeconds(20)))
+                {
+                    reports.Add(report);
+                }
+                Assert.Equal(3, reports.Count, "reports");
+                reports.Sort((a, b) => a.Tag.CompareTo(b.Tag));
+                // Owned: readable after the run, until disposed.
+                Assert.Equal(OperationStatus.Succeeded, reports[0].Operation.Status, "1");
+                Assert.Equal(OperationStatus.Failed, reports[1].Operation.Status, "2");
+                Assert.Null(reports[2].Operation, "3 has no operation");
+                Assert.Equal(Result.Forbidden, reports[2].Error.Result, "3 Error");
+                Assert.Null(reports[0].Error, "1 has no error");
+                foreach (var report in reports)
+                {
+                    report.Dispose();
+                    report.Dispose();
+                }
+                Assert.Throws<ObjectDisposedException>(() => { var unused = reports[0].Operation.Status; }, "a disposed report's operation");
+                Assert.Equal(0L, batch.Pending, "Pending");
+                // A run that ends in an error throws after the last report.
+                batch.Add(TeamOp("create-succeeded"), 4);
+                batch.Add(TeamOp("clone-in-progress"), 5);
+                var tags = new List<ulong>();
+                Assert.Fails(Result.Timeout, () =>
+                {
+                    foreach (var report in batch.RunReports(TimeSpan.FromMilliseconds(500)))
+                    {
+                        using (report)
+                        {
+                            tags.Add(report.Tag);
+                        }
+                    }
+                }, "RunReports past its deadline");
+                Assert.Equal("[4]", Assert.Show(tags), "reported before the deadline");
+                Assert.Equal(1L, batch.Pending, "Pending");
+            }
+        }
+
+        private static void BatchRunReportsEndedEarly()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.JsonBatching = false;
+                for (ulong i = 0; i < 6; i++)
+                {
+                    batch.Add(TeamOp("create-succeeded"), i);
+                }
+                // A break after two: those two were handed out, the run stops, none is lost.
+                var tags = new List<ulong>();
+                foreach (var report in batch.RunReports(TimeSpan.FromSeconds(20)))
+                {
+                    using (report)
+                    {
+                        tags.Add(report.Tag);
+                    }
+                    if (tags.Count == 2)
+                    {
+                        break;
+                    }
+                }
+                Assert.Equal(4L, batch.Pending, "Pending after a break");
+                // A break while the run waits between polls ends it at once too.
+                batch.Add(TeamOp("clone-in-progress"), 100);
+                var watch = Stopwatch.StartNew();
+                foreach (var report in batch.RunReports(TimeSpan.FromSeconds(30)))
+                {
+                    using (report)
+                    {
+                        tags.Add(report.Tag);
+                    }
+                    if (tags.Count == 6)
+                    {
+                        break;
+                    }
+                }
+                Assert.Between(0, 5, watch.Elapsed.TotalSeconds, "seconds until the break returned");
+                Assert.Equal("[0, 1, 2, 3, 4, 5]", Assert.Show(tags), "every tag once");
+                Assert.Equal(1L, batch.Pending, "the one that never ends");
+                // The user's token: OperationCanceledException with that token, after the reports.
+                using (var source = new CancellationTokenSource())
+                {
+                    source.CancelAfter(TimeSpan.FromMilliseconds(300));
+                    var e = Assert.Throws<OperationCanceledException>(() =>
+                    {
+                        foreach (var report in batch.RunReports(TimeSpan.FromSeconds(30), source.Token))
+                        {
+                            report.Dispose();
+                        }
+                    }, "RunReports with a cancelled token");
+                    Assert.Equal(source.Token, e.CancellationToken, "CancellationToken");
+                }
+            }
+        }
+
+        private static void BatchOneThreadAtATime()
+        {
+            using (var client = NewClient())
+            using (var batch = new TeamsOpBatch(client))
+            {
+                batch.Add(TeamOp("clone-in-progress"), 1);
+                Exception fromRun = null;
+                var runner = new Thread(() =>
+                {
+                    try
+                    {
+                        batch.Run(TimeSpan.FromSeconds(2), (tag, op, error) => true);
+                    }
+                    catch (Exception e)
+                    {
+                        fromRun = e;
+                    }
+                });
+                runner.Start();
+                WaitUntil(() => RecordedPaths().Count > 0, "the run's first GET");
+                Assert.Throws<InvalidOperationException>(() => batch.Add(TeamOp("create-succeeded"), 2), "Add from another thread during a run");
+                Assert.Throws<InvalidOperationException>(() => { var unused = batch.Pending; }, "Pending from another thread during a run");
+                Assert.True(runner.Join(TimeSpan.FromSeconds(30)), "the run ended");
+                Assert.True(fromRun is TeamsOpException && ((TeamsOpException)fromRun).Result == Result.Timeout, "the run's own end: " + fromRun);
+                batch.Add(TeamOp("create-succeeded"), 2); // free again
+                Assert.Equal(2L, batch.Pending, "Pending");
+                // Several batches on several threads share one client.
+                int reported = 0;
+                var threads = new List<Thread>();
+                for (int t = 0; t < 4; t++)
+                {
+                    var thread = new Thread(() =>
+                    {
+                        using (var own = new TeamsOpBatch(client))
+                        {
+                            own.MaxGetsPerSecond = 50;
+                            for (ulong i = 0; i < 20; i++)
+                            {
+                                own.Add(TeamOp(i % 2 == 0 ? "create-succeeded" : "archive-failed"), i);
+                            }
+                            own.Run(TimeSpan.FromSeconds(30), (tag, op, error) =>
+                            {
+                                if (op != null && op.Status == (tag % 2 == 0 ? OperationStatus.Succeeded : OperationStatus.Failed))
+                                {
+                                    Interlocked.Increment(ref reported);
+                                }
+                                return true;
+                            });
+                        }
+                    });
+                    threads.Add(thread);
+                    thread.Start();
+                }
+                foreach (var thread in threads)
+                {
+                    Assert.True(thread.Join(TimeSpan.FromSeconds(60)), "a batch thread ended");
+                }
+                Assert.Equal(80, reported, "reported with the right status");
+            }
+        }
+
+        private static void BatchOutlivesDisposedClient()
+        {
+            var client = NewClient();
+            var batch = new TeamsOpBatch(client);
+            batch.Add(TeamOp("archive-failed"), 1);
+            client.Dispose(); // the native client stays until the batch is freed
+            Assert.Throws<ObjectDisposedException>(() => client.GetLocation(TeamOp("archive-failed")), "the client itself is disposed");
+            OperationStatus status = OperationStatus.Absent;
+            batch.Run(TimeSpan.FromSeconds(20), (tag, op, error) => { status = op.Status; return true; });
+            Assert.Equal(OperationStatus.Failed, status, "a run through the disposed client's native client");
+            batch.Dispose();
+            // Undisposed batches are freed by their finalizer (no crash, no leak of the client).
+            for (int i = 0; i < 20; i++)
+            {
+                var forgotten = new TeamsOpBatch(NewClient());
+                forgotten.Add(TeamOp("create-succeeded"), 1);
+            }
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
         }
     }
 }
