@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,7 +347,7 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "    sends it). The token is read from the environment, or from the output of\n"
          "    --token-command, which runs again whenever a new token is needed (so a\n"
          "    long --wait outlives a token). Ctrl-C (SIGINT) or SIGTERM during --wait\n"
-         "    cancels the wait at once, wherever it is, and exits 130 or 143.\n"
+         "    or --wait-all cancels it at once, wherever it is, and exits 130 or 143.\n"
          "\n"
          "OPTIONS\n");
   for (size_t i = 0; i < OPTION_COUNT; i++) {
@@ -400,9 +401,9 @@ static enum apply_result show_help(struct options *o, const char *v) {
          "         success for an operation that did not succeed\n"
          "    %-4d usage error: an unknown option, a bad value, no token\n"
          "    %d, %d\n"
-         "         --wait was interrupted by SIGINT (Ctrl-C) or SIGTERM: the wait was\n"
-         "         cancelled and the program ended cleanly (128 + the signal's number,\n"
-         "         as a shell reports a program that signal ended)\n"
+         "         --wait or --wait-all was interrupted by SIGINT (Ctrl-C) or SIGTERM:\n"
+         "         it was cancelled and the program ended cleanly (128 + the signal's\n"
+         "         number, as a shell reports a program that signal ended)\n"
          "    After a failed call (1 to 12), stderr says why, with Graph's code and the\n"
          "    request ids support asks for; with --json, stdout has the same as one JSON\n"
          "    object: {\"error\": {\"result\", \"message\", \"httpStatus\", \"graphCode\",\n"
@@ -661,14 +662,60 @@ static void print_table(const teamsop_operation *op) {
   }
 }
 
+/* ------------------------------------------- Ctrl-C in --wait, --wait-all */
+
+/* SIGINT and SIGTERM are blocked in every thread during --wait (and --wait-all),
+ * and taken by
+ * this thread with sigwait(): it pulls the wait's cancel trigger (which a
+ * signal handler may not do: teamsop_cancel_trigger is not async-signal-safe). */
+struct interrupt {
+  teamsop_cancel *cancel;
+  sigset_t signals;
+  volatile int signal; /* the signal that came, or 0 */
+  pthread_t thread;
+};
+
+static void *interrupt_main(void *arg) {
+  struct interrupt *in = arg;
+  int sig = 0;
+  if (sigwait(&in->signals, &sig) == 0) {
+    in->signal = sig;
+    teamsop_cancel_trigger(in->cancel);
+  }
+  return NULL;
+}
+
+/* Blocks SIGINT and SIGTERM and starts the thread that waits for them. Returns
+ * 0, or -1 (then nothing was changed and the signals keep their defaults). */
+static int interrupt_start(struct interrupt *in, teamsop_cancel *cancel) {
+  in->cancel = cancel;
+  in->signal = 0;
+  sigemptyset(&in->signals);
+  sigaddset(&in->signals, SIGINT);
+  sigaddset(&in->signals, SIGTERM);
+  if (pthread_sigmask(SIG_BLOCK, &in->signals, NULL) != 0) {
+    return -1;
+  }
+  if (pthread_create(&in->thread, NULL, interrupt_main, in) != 0) {
+    pthread_sigmask(SIG_UNBLOCK, &in->signals, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* Stops the thread (sigwait is a cancellation point); the signals stay blocked:
+ * the program is about to end, and a late Ctrl-C then ends nothing half-done. */
+static void interrupt_stop(struct interrupt *in) {
+  pthread_cancel(in->thread);
+  pthread_join(in->thread, NULL);
+}
+
 /* ------------------------------------------------------ many operations */
 
 /* --wait-all: the Locations of a file followed at once by one teamsop_batch, a
  * JSON line per operation on stdout as it ends (from on_done, on the run's
- * thread), progress on stderr from a thread of its own. (Its headers are here,
- * with the code that needs them.) */
-#include <pthread.h>
-#include <stdatomic.h>
+ * thread), progress on stderr from a thread of its own. Ctrl-C or SIGTERM
+ * cancels the run as it cancels --wait. */
 
 /* The arguments --wait-all needs and excludes; -1 to go on, else the exit status. */
 static int check_wait_all_options(const struct options *o, int by_ids) {
@@ -922,6 +969,12 @@ static int wait_all(const teamsop_client *client, const struct options *o) {
   }
   size_t added = atomic_load(&w.added);
   long seconds = o->wait_seconds > 0 ? o->wait_seconds : 3600;
+  /* Before the progress thread: it must start with SIGINT and SIGTERM blocked
+   * too, or the kernel would hand them to it (and a shell's background job
+   * ignores SIGINT, so they would be lost). */
+  teamsop_cancel *cancel = teamsop_cancel_new();
+  struct interrupt interrupt;
+  int watching = cancel != NULL && interrupt_start(&interrupt, cancel) == 0;
   pthread_t progress;
   int progress_running = 0;
   if (!o->quiet) {
@@ -932,8 +985,14 @@ static int wait_all(const teamsop_client *client, const struct options *o) {
     pthread_cond_init(&w.wake, NULL);
     progress_running = pthread_create(&progress, NULL, progress_main, &w) == 0;
   }
-  r = added > 0 ? teamsop_batch_run(batch, (uint32_t)(seconds * 1000), on_operation_done, &w, NULL)
+  r = added > 0 ? teamsop_batch_run(batch, (uint32_t)(seconds * 1000), on_operation_done, &w, cancel)
                 : TEAMSOP_OK;
+  int signal_number = 0;
+  if (watching) {
+    interrupt_stop(&interrupt);
+    signal_number = interrupt.signal;
+  }
+  teamsop_cancel_free(cancel);
   if (r != TEAMSOP_OK) {
     /* The operations not reported: their line, with why the run stopped. */
     for (size_t line = 1; line <= w.lines; line++) {
@@ -962,7 +1021,11 @@ static int wait_all(const teamsop_client *client, const struct options *o) {
     pthread_mutex_destroy(&w.lock);
   }
   teamsop_batch_free(batch);
-  if (r != TEAMSOP_OK) {
+  if (signal_number != 0 && r == TEAMSOP_ERR_CANCELLED) {
+    fprintf(stderr, PROGRAM ": interrupted by %s: the run was cancelled\n",
+            signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    status = EXIT_SIGNALLED_BASE + signal_number;
+  } else if (r != TEAMSOP_OK) {
     status = (int)r;
   } else {
     status = atomic_load(&w.not_succeeded) == 0 ? 0 : EXIT_OPERATION_FAILED;
@@ -1182,53 +1245,6 @@ static bool token_from_command(void *user_data, const char *claims, char *buf, s
   }
   free(output);
   return given;
-}
-
-/* ------------------------------------------------------- Ctrl-C in --wait */
-
-/* SIGINT and SIGTERM are blocked in every thread during --wait, and taken by
- * this thread with sigwait(): it pulls the wait's cancel trigger (which a
- * signal handler may not do: teamsop_cancel_trigger is not async-signal-safe). */
-struct interrupt {
-  teamsop_cancel *cancel;
-  sigset_t signals;
-  volatile int signal; /* the signal that came, or 0 */
-  pthread_t thread;
-};
-
-static void *interrupt_main(void *arg) {
-  struct interrupt *in = arg;
-  int sig = 0;
-  if (sigwait(&in->signals, &sig) == 0) {
-    in->signal = sig;
-    teamsop_cancel_trigger(in->cancel);
-  }
-  return NULL;
-}
-
-/* Blocks SIGINT and SIGTERM and starts the thread that waits for them. Returns
- * 0, or -1 (then nothing was changed and the signals keep their defaults). */
-static int interrupt_start(struct interrupt *in, teamsop_cancel *cancel) {
-  in->cancel = cancel;
-  in->signal = 0;
-  sigemptyset(&in->signals);
-  sigaddset(&in->signals, SIGINT);
-  sigaddset(&in->signals, SIGTERM);
-  if (pthread_sigmask(SIG_BLOCK, &in->signals, NULL) != 0) {
-    return -1;
-  }
-  if (pthread_create(&in->thread, NULL, interrupt_main, in) != 0) {
-    pthread_sigmask(SIG_UNBLOCK, &in->signals, NULL);
-    return -1;
-  }
-  return 0;
-}
-
-/* Stops the thread (sigwait is a cancellation point); the signals stay blocked:
- * the program is about to end, and a late Ctrl-C then ends nothing half-done. */
-static void interrupt_stop(struct interrupt *in) {
-  pthread_cancel(in->thread);
-  pthread_join(in->thread, NULL);
 }
 
 /* ---------------------------------------------------------- the client */

@@ -1247,8 +1247,9 @@ class Batch {
   /// As `run(timeout, on_done)` with no callback: the operations are followed to
   /// their end and forgotten.
   void run(std::chrono::milliseconds timeout) {
-    detail::check(teamsop_batch_run(batch_, detail::to_u32_ms(timeout, "the run timeout"), nullptr,
-                                    nullptr, nullptr));
+    detail::start_call();
+    detail::finish(teamsop_batch_run(batch_, detail::to_u32_ms(timeout, "the run timeout"), nullptr,
+                                     nullptr, nullptr));
   }
 
  private:
@@ -1268,11 +1269,13 @@ class Batch {
                   "or (std::uint64_t, const teamsop::Error*, const teamsop::OperationView*)");
     std::uint32_t timeout_ms = detail::to_u32_ms(timeout, "the run timeout");
     RunState<Fn> state{std::addressof(on_done), nullptr};
+    detail::start_call();
     teamsop_result result = teamsop_batch_run(batch_, timeout_ms, &trampoline<Fn>, &state, cancel);
     if (state.exception) {
+      detail::provider_exception() = nullptr;
       std::rethrow_exception(state.exception);
     }
-    detail::check(result);
+    detail::finish(result);
   }
 
   template <typename Fn, typename... Args>

@@ -541,6 +541,28 @@ for sig in INT:130 TERM:143; do
   expect_stdout_empty
 done
 
+# The same for --wait-all: the run is cancelled, each pending operation gets its
+# line, and the exit status is 130 / 143.
+printf '%s\n' "/teams('cli-forever')/operations('o')" >"$work/forever"
+for sig in INT:130 TERM:143; do
+  current="SIG${sig%%:*} during --wait-all"
+  "$cli" "${target[@]}" --wait-all "$work/forever" --poll-ms 30000 >"$out" 2>"$err" </dev/null &
+  pid=$!
+  for _ in $(seq 1 200); do grep -q "GETs/s" "$err" && break; sleep 0.05; done
+  sleep 0.3
+  start=$(date +%s%N)
+  kill "-${sig%%:*}" "$pid"
+  wait "$pid"
+  status=$?
+  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  cat "$out" "$err" >>"$work/all-output"
+  if [ "$status" -eq "${sig#*:}" ]; then pass; else fail "exit status $status, expected ${sig#*:}"; fi
+  if [ "$elapsed_ms" -lt 1000 ]; then pass; else fail "it took $elapsed_ms ms to end"; fi
+  expect_stderr_has "teamsop-get: interrupted by SIG${sig%%:*}: the run was cancelled"
+  expect_stdout_has '"result":"TEAMSOP_ERR_CANCELLED"'
+  expect_stdout_has '"pending":true'
+done
+
 # ---------------------------------------------------------------- --version, --help
 run "version" 0 "$cli" --version
 if grep -Eq '^teamsop-get \(libteamsop [0-9]+\.[0-9]+\.[0-9]+\)$' "$out"; then pass; else fail "version line"; fi
