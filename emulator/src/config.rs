@@ -38,7 +38,14 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// Seed of the order of the answers inside `$batch` answers (default 0).
     pub batch_seed: u64,
+    /// A pause before answering each Graph request, in milliseconds, standing for
+    /// the network's round trip (default 0; at most [`MAX_LATENCY_MS`]). Control
+    /// requests are answered at once.
+    pub latency_ms: u64,
 }
+
+/// The longest `latency_ms`: one minute.
+pub const MAX_LATENCY_MS: u64 = 60_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -56,6 +63,7 @@ impl Default for Config {
             worker_threads: 2,
             rate_limit: RateLimit::off(),
             batch_seed: 0,
+            latency_ms: 0,
         }
     }
 }
@@ -123,6 +131,13 @@ impl Config {
     /// Stops on SIGINT / SIGTERM.
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.handle_signals = on;
+        self
+    }
+
+    /// Pauses this long before answering each Graph request (a network's round
+    /// trip), capped at [`MAX_LATENCY_MS`].
+    pub fn latency_ms(mut self, ms: u64) -> Self {
+        self.latency_ms = ms.min(MAX_LATENCY_MS);
         self
     }
 

@@ -73,6 +73,14 @@ fn bad_request(message: &str) -> Response<RespBody> {
     graph_answer::error(StatusCode::BAD_REQUEST, "BadRequest", message, &ids)
 }
 
+/// The body of `POST /_emulator/latency` and of its answers.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Latency {
+    /// Milliseconds before each Graph answer (at most a minute).
+    ms: u64,
+}
+
 /// Answers a control request.
 pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<RespBody> {
     let (parts, body) = req.into_parts();
@@ -85,6 +93,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
         "/tokens" => "GET, POST, DELETE",
         "/operations" => "GET, POST, DELETE",
         "/rate-limit" => "GET, POST",
+        "/latency" => "GET, POST",
         "/revoke" => "POST",
         "/reset" | "/shutdown" => "POST",
         _ => {
@@ -181,6 +190,18 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Respon
             json_answer(&limit)
         }
         ("/rate-limit", &Method::GET) => json_answer(&state.limiter.settings()),
+        ("/latency", &Method::POST) => {
+            let latency: Latency = match parse_json(&body, false) {
+                Ok(l) => l,
+                Err(e) => return bad_request(&format!("latency: {e}")),
+            };
+            json_answer(&Latency {
+                ms: state.set_latency_ms(latency.ms),
+            })
+        }
+        ("/latency", &Method::GET) => json_answer(&Latency {
+            ms: u64::try_from(state.latency().as_millis()).unwrap_or(u64::MAX),
+        }),
         ("/reset", &Method::POST) => {
             state.reset();
             no_content()

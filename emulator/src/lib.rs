@@ -58,7 +58,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::Config;
+pub use config::{Config, MAX_LATENCY_MS};
 pub use operation_spec::{
     DurationRange, NewOperations, OperationReport, Outcomes, Parent, MAX_OPERATIONS_PER_REQUEST,
 };

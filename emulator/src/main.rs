@@ -4,14 +4,14 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
-use teamsop_emulator::{Config, Emulator, RateLimitScope, Scenario};
+use teamsop_emulator::{Config, Emulator, RateLimitScope, Scenario, MAX_LATENCY_MS};
 
 const USAGE: &str = "\
 usage: teamsop-emulator [--bind 127.0.0.1] [--port 0] [--token TOKEN] [--scenarios FILE]
                         [--port-file PATH] [--progress-polls N] [--tls --ca-out PATH]
                         [--no-record] [--workers N] [--rate-limit N]
                         [--rate-limit-scope inner|batch] [--rate-limit-retry-after S|none]
-                        [--batch-seed N]
+                        [--batch-seed N] [--latency-ms N]
 
 A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
 
@@ -33,6 +33,8 @@ A Microsoft Graph emulator (teamsAsyncOperation endpoints) on loopback.
                        Retry-After of the limiter's 429s in seconds (default 1),
                        or none to send no Retry-After
   --batch-seed N       seed of the order of the answers inside $batch answers (default 0)
+  --latency-ms N       pause N ms before answering each Graph request, standing for a
+                       network's round trip (default 0, at most 60000)
   -h, --help           this help
   -V, --version        the version
 
@@ -151,6 +153,14 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                     .parse()
                     .map_err(|_| format!("--batch-seed: `{v}` is not a number"))?;
             }
+            "--latency-ms" => {
+                let v = value()?;
+                config.latency_ms = v
+                    .parse()
+                    .ok()
+                    .filter(|ms| *ms <= MAX_LATENCY_MS)
+                    .ok_or_else(|| format!("--latency-ms: `{v}` is not 0 to 60000"))?;
+            }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -239,7 +249,10 @@ mod tests {
             "none",
             "--batch-seed",
             "9",
+            "--latency-ms",
+            "25",
         ]);
+        assert_eq!(c.latency_ms, 25);
         assert_eq!(c.rate_limit.per_second, 200);
         assert_eq!(c.rate_limit.scope, RateLimitScope::Batch);
         assert_eq!(c.rate_limit.retry_after_s, None);

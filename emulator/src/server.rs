@@ -256,11 +256,16 @@ impl Service<Request<Incoming>> for Svc {
                 async move { Ok(control::handle(&state, req).await) },
             ));
         }
-        Guarded(Box::pin(graph_routes::handle(
-            state,
-            self.ctrl.clone(),
-            req,
-        )))
+        let ctrl = self.ctrl.clone();
+        let latency = state.latency();
+        if latency.is_zero() {
+            return Guarded(Box::pin(graph_routes::handle(state, ctrl, req)));
+        }
+        Guarded(Box::pin(async move {
+            // The network's round trip, before anything is read or counted.
+            tokio::time::sleep(latency).await;
+            graph_routes::handle(state, ctrl, req).await
+        }))
     }
 }
 

@@ -34,6 +34,11 @@ pub(crate) struct State {
     /// Shuffles the answers of each `$batch`.
     batch_order: Mutex<SplitMix64>,
     batch_seed: u64,
+    /// The pause before each Graph answer, in ms (`Config::latency_ms`, or
+    /// `POST /_emulator/latency`).
+    latency_ms: std::sync::atomic::AtomicU64,
+    /// The latency a reset goes back to.
+    config_latency_ms: u64,
     pub stop: watch::Sender<Stop>,
 }
 
@@ -51,6 +56,10 @@ impl State {
             limiter: Limiter::new(config.rate_limit),
             batch_order: Mutex::new(SplitMix64::new(config.batch_seed)),
             batch_seed: config.batch_seed,
+            latency_ms: std::sync::atomic::AtomicU64::new(
+                config.latency_ms.min(crate::config::MAX_LATENCY_MS),
+            ),
+            config_latency_ms: config.latency_ms.min(crate::config::MAX_LATENCY_MS),
             stop: watch::Sender::new(Stop::Running),
         }
     }
@@ -67,7 +76,21 @@ impl State {
 
     /// Scenarios, records, counters, created operations, tokens, the rate
     /// limit and the `$batch` order back to the start.
+    /// The pause before each Graph answer.
+    pub(crate) fn latency(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.latency_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Sets the pause before each Graph answer (capped at a minute); returns it.
+    pub(crate) fn set_latency_ms(&self, ms: u64) -> u64 {
+        let ms = ms.min(crate::config::MAX_LATENCY_MS);
+        self.latency_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+        ms
+    }
+
     pub(crate) fn reset(&self) {
+        self.set_latency_ms(self.config_latency_ms);
         self.scripts.reset();
         self.recorder.reset();
         self.operations.reset();

@@ -122,3 +122,52 @@ fn numbers_beyond_u64_or_negative_are_refused() {
     let r = get(&emu, "/g");
     assert_eq!(r.body, b"[]");
 }
+
+#[test]
+fn latency_delays_graph_answers_but_not_control_ones() {
+    let emu = Emulator::start(Config::default().latency_ms(150)).expect("start");
+    let start = Instant::now();
+    let seed = format!(
+        "/beta/chats/{}/operations/{}",
+        teamsop_emulator::SEED_CHAT_ID,
+        teamsop_emulator::SEED_OPERATION_ID
+    );
+    let response = request(
+        &emu,
+        "GET",
+        &seed,
+        &[("Authorization", "Bearer emulator-token")],
+        None,
+    );
+    assert_eq!(response.status, 200);
+    assert!(start.elapsed() >= Duration::from_millis(150));
+    let start = Instant::now();
+    assert_eq!(get(&emu, "/_emulator/stats").status, 200);
+    assert!(start.elapsed() < Duration::from_millis(150));
+    // A huge latency is capped at a minute.
+    assert_eq!(Config::default().latency_ms(u64::MAX).latency_ms, 60_000);
+    // Set while running, and read back; a reset restores the configured one.
+    let set = request(
+        &emu,
+        "POST",
+        "/_emulator/latency",
+        &[],
+        Some(b"{\"ms\": 99999999}"),
+    );
+    assert_eq!(set.status, 200);
+    assert_eq!(String::from_utf8_lossy(&set.body), "{\"ms\":60000}");
+    let bad = request(
+        &emu,
+        "POST",
+        "/_emulator/latency",
+        &[],
+        Some(b"{\"ms\": -1}"),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        request(&emu, "POST", "/_emulator/reset", &[], None).status,
+        204
+    );
+    let now = get(&emu, "/_emulator/latency");
+    assert_eq!(String::from_utf8_lossy(&now.body), "{\"ms\":150}");
+}
