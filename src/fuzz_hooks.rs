@@ -8,14 +8,17 @@ use crate::client::{claims_of, read_answer, Answer};
 use crate::error::Trace;
 
 /// Reads `body` as a `$batch` answer, then each inner response as a single GET's
-/// answer. `None` when it is not a `$batch` answer; otherwise, per inner response,
-/// whether it read as an operation.
+/// answer. `None` when it is not a `$batch` answer; otherwise, per response whose
+/// id could be read, whether it read as an operation.
 pub fn batch_answer(body: &[u8]) -> Option<Vec<bool>> {
     let answers = wire::decode(body).ok()?;
     Some(
         answers
             .into_iter()
             .map(|inner| {
+                let Ok(inner) = inner.answer else {
+                    return false;
+                };
                 let status = StatusCode::from_u16(inner.status).unwrap_or(StatusCode::BAD_GATEWAY);
                 let content_type = inner.header("content-type").map(str::to_owned);
                 let answer = Answer {
