@@ -117,9 +117,11 @@ Try 'teamsop-get --help'." ] || fail "$tool --no-such-option said: $out"
 
 # The program must not need libteamsop at all, and must hold its code.
 check_static() {
-  if ldd "$1" | grep -q libteamsop; then fail "$1 links libteamsop dynamically"; fi
-  if readelf -d "$1" | grep -q 'NEEDED.*libteamsop'; then fail "$1 needs libteamsop"; fi
-  nm "$1" | grep -q ' T teamsop_client_new$' || fail "$1 does not contain teamsop_client_new"
+  # Each tool's whole output first: with pipefail, `tool | grep -q` fails when grep
+  # stops reading early and the tool, still writing, gets SIGPIPE.
+  if grep -q libteamsop <<<"$(ldd "$1")"; then fail "$1 links libteamsop dynamically"; fi
+  if grep -q 'NEEDED.*libteamsop' <<<"$(readelf -d "$1")"; then fail "$1 needs libteamsop"; fi
+  grep -q ' T teamsop_client_new$' <<<"$(nm "$1")" || fail "$1 does not contain teamsop_client_new"
   echo "    ldd: no libteamsop (teamsop_* linked in)"
 }
 
@@ -159,7 +161,7 @@ done
 if readelf -d "$root/bin/teamsop-get" | grep -Eq '\((RUNPATH|RPATH)\)'; then
   fail "bin/teamsop-get has a RUNPATH, though /usr/lib is the loader's"
 fi
-readelf -d "$root/bin/teamsop-get" | grep -q "NEEDED.*\[$soname\]" || fail "bin/teamsop-get does not need $soname"
+grep -q "NEEDED.*\[$soname\]" <<<"$(readelf -d "$root/bin/teamsop-get")" || fail "bin/teamsop-get does not need $soname"
 echo "ok: bin/teamsop-get (needs $soname, no RUNPATH for /usr/lib)"
 check_tool "$root/bin/teamsop-get" env LD_LIBRARY_PATH="$root/lib"
 results+=("bin/teamsop-get, PREFIX=/usr (no RUNPATH): ok")

@@ -43,7 +43,7 @@ fi
 rm "$app/libteamsop.so"
 
 # 2. No library anywhere (unless this machine has one installed for the loader).
-if /sbin/ldconfig -p 2>/dev/null | grep -q 'libteamsop\.so'; then
+if grep -q 'libteamsop\.so' <<<"$(/sbin/ldconfig -p 2>/dev/null)"; then
   echo "dotnet loading: a libteamsop is in the ldconfig cache: the no-library case is skipped"
 else
   status=0
