@@ -281,7 +281,12 @@ release-lib:
 	$(CARGO) build --release --lib
 	@ln -sf libteamsop.so $(REL_TARGET)/libteamsop.so.0
 
-$(REL_BUILD)/test_abi: tests/c/test_abi.c tests/c/check.h tests/c/emulator_control.h tests/c/test_support.h include/teamsop.h release-lib
+$(REL_BUILD)/test_abi: $(C_ABI_SRCS) $(C_TEST_HDRS) release-lib
+	@mkdir -p $(@D)
+	$(CC) $(MEM_CFLAGS) -o $@ $(C_ABI_SRCS) $(REL_LDLIBS_SO) -lpthread
+
+# Cancel, token providers and logs: the 0.2 code with the most threads and callbacks.
+$(REL_BUILD)/test_long: tests/c/test_long.c $(C_TEST_HDRS) release-lib
 	@mkdir -p $(@D)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(REL_LDLIBS_SO) -lpthread
 
@@ -293,8 +298,9 @@ $(REL_BUILD)/load: tests/c/load.c tests/c/test_support.h tests/c/check.h include
 	@mkdir -p $(@D)
 	$(CC) $(MEM_CFLAGS) -o $@ $< $(REL_LDLIBS_SO) -lpthread
 
-memcheck-release: memcheck-deps build $(REL_BUILD)/test_abi $(REL_BUILD)/soak $(REL_BUILD)/load
+memcheck-release: memcheck-deps build $(REL_BUILD)/test_abi $(REL_BUILD)/test_long $(REL_BUILD)/soak $(REL_BUILD)/load
 	$(MEM_EMU) --scenarios $(MEM_SCEN) -- $(VALGRIND_REL) $(REL_BUILD)/test_abi
+	$(MEM_EMU) -- env TEAMSOP_TEST_TIME_FACTOR=$(LONG_SLOW_FACTOR) $(VALGRIND_REL) $(REL_BUILD)/test_long
 	$(MEM_EMU) --no-record -- $(VALGRIND_REL) $(REL_BUILD)/soak $(MEMCHECK_SOAK_N) --no-rss-check
 	$(MEM_EMU) --no-record --scenarios $(LOAD_SCEN) -- \
 	  $(LOAD_CHECK) 0 $(MEMCHECK_LOAD_THREADS) $(MEMCHECK_LOAD_CALLS) -- $(VALGRIND_REL) $(REL_BUILD)/load

@@ -1659,10 +1659,11 @@ TEST(test_cancel_in_a_batch_in_flight) {
 }
 
 TEST(test_cancel_in_a_pause) {
-  /* A 429 for the whole $batch asks for 30 s: cancelled in that pause. */
+  /* A 429 for the whole $batch asks for 3 s: cancelled in that pause (the next
+   * run then waits out the rest of it). */
   cancelled_run("in a 429's pause",
                 "{\"path\":\"/beta/$batch\",\"responses\":[{\"status\":429,\"headers\":{"
-                "\"Retry-After\":\"30\"}}]}",
+                "\"Retry-After\":\"3\"}}]}",
                 0.5, true);
   /* A reset, then the backoff before the retry; the trigger comes meanwhile. */
   cancelled_run("in a backoff", "{\"path\":\"/beta/$batch\",\"responses\":[{\"fault\":\"reset\"}]}",
