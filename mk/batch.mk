@@ -1,7 +1,7 @@
 # Many operations at once (tests/c/test_batch.c): teamsop_batch_* through the C
 # ABI against the emulator, every rule of docs/API.md's "Many operations at once".
 #
-#   make batch-test       builds out/test_batch and runs it (about two minutes)
+#   make batch-test       builds out/test_batch and runs it (about a minute and a half)
 #   make batch-memcheck   the same but the tests about time (BATCH_TIMING_TESTS)
 #                         under valgrind: zero errors, no definite or indirect
 #                         leak (smaller counts, longer time limits)

@@ -4,13 +4,13 @@
 #
 #   make fuzz                        each target for FUZZ_SECONDS (300) s
 #   make fuzz FUZZ_TARGETS=location  one target
-#   make fuzz-smoke                  each target for FUZZ_SMOKE_SECONDS (30) s (make test)
+#   make fuzz-smoke                  each target for FUZZ_SMOKE_SECONDS (20) s (make test)
 #
 # Kept crash inputs in fuzz/regressions/<target>/ are replayed first and must pass.
 # A new crash leaves its input in fuzz/artifacts/<target>/ and fails the target.
 
 FUZZ_SECONDS       ?= 300
-FUZZ_SMOKE_SECONDS ?= 30
+FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS       ?=
 
 .PHONY: fuzz fuzz-smoke fuzz-build
