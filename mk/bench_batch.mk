@@ -4,7 +4,7 @@
 # an emulator holding N operations that end within T seconds and limiting GETs.
 #
 #   make bench-batch        the full run on the release library and emulator
-#                           (N = 2,000, R = 200/s, T = 10 s; about 2 minutes
+#                           (N = 2,000, R = 200/s, T = 10 s; about 3 minutes
 #                           once built): the table, and each target met or
 #                           missed (BENCH_BATCH_ARGS=--check: exit 1 when one
 #                           is missed); results in out/bench/batch/
