@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets and runs them with libFuzzer.
 #
-#   fuzz/run.sh [-t SECONDS] [TARGET...]   fuzz each TARGET (default: all) for SECONDS
-#                                          (default $FUZZ_SECONDS, else 60)
+#   fuzz/run.sh [-t SECONDS] [-j JOBS] [TARGET...]
+#                                          fuzz each TARGET (default: all) for SECONDS
+#                                          (default $FUZZ_SECONDS, else 60), JOBS targets
+#                                          at a time (default 1; one per core is the most
+#                                          that helps)
 #   fuzz/run.sh --build                    only build
 #   fuzz/run.sh --replay TARGET FILE...    run inputs once (a crash, a regression)
 #   fuzz/run.sh --minimize TARGET FILE     shrink a crashing input for SECONDS (libFuzzer
@@ -26,13 +29,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 ALL_TARGETS=(operation location timestamp batch_answer)
 seconds=${FUZZ_SECONDS:-60}
 mode=fuzz
+jobs=1
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 args=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     -t) [ "$#" -ge 2 ] || usage; seconds=$2; shift 2 ;;
+    -j) [ "$#" -ge 2 ] || usage; jobs=$2; shift 2 ;;
     --build) mode=build; shift ;;
     --replay) mode=replay; shift ;;
     --minimize) mode=minimize; shift ;;
@@ -43,6 +48,7 @@ while [ "$#" -gt 0 ]; do
 done
 set -- ${args[@]+"${args[@]}"}
 case "$seconds" in ''|*[!0-9]*) echo "fuzz/run.sh: SECONDS must be a whole number" >&2; exit 2 ;; esac
+case "$jobs" in ''|0|*[!0-9]*) echo "fuzz/run.sh: JOBS must be a whole number from 1" >&2; exit 2 ;; esac
 
 is_target() { local t; for t in "${ALL_TARGETS[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
@@ -127,6 +133,26 @@ targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 for t in "${targets[@]}"; do is_target "$t" || { echo "fuzz/run.sh: no target $t (${ALL_TARGETS[*]})" >&2; exit 2; }; done
 
+# JOBS at a time: the targets dealt into JOBS groups, each group a run of this
+# script in the background (the build above is then a no-op for them); their
+# outputs follow one another once all have ended, and any failure fails the run.
+if [ "$jobs" -gt 1 ] && [ "${#targets[@]}" -gt 1 ]; then
+  pids=()
+  outs=()
+  for ((j = 0; j < jobs && j < ${#targets[@]}; j++)); do
+    group=()
+    for ((i = j; i < ${#targets[@]}; i += jobs)); do group+=("${targets[i]}"); done
+    out=$logs/group-$j.out
+    "$0" -t "$seconds" "${group[@]}" >"$out" 2>&1 &
+    pids+=("$!")
+    outs+=("$out")
+  done
+  failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  grep -hv '^fuzz: building\|^fuzz: build took\|^ *\(Compiling\|Finished\|Blocking\)' "${outs[@]}" || true
+  exit "$failed"
+fi
+
 summary=()
 failed=0
 for t in "${targets[@]}"; do
@@ -168,8 +194,9 @@ for t in "${targets[@]}"; do
 
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   if [ -z "$execs" ]; then
-    # No final stats (a crash): the last progress line's count.
-    execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+    # No final stats (a crash): the last progress line's count, if any (sed, not
+    # grep: no match must not end the script under set -e before its summary).
+    execs=$(sed -n 's/^#\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
   fi
   execs=${execs:-0}
   took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
@@ -180,7 +207,7 @@ for t in "${targets[@]}"; do
   else
     failed=1
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-    grep -E "panicked at|^thread '|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY:" "$log" | head -n 8 >&2 || true
+    { grep -E "panicked at|^thread '|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY:" "$log" || tail -n 3 "$log"; } | head -n 8 >&2 || true
     summary+=("fuzz: $t: FAILED (exit $status) after $execs execs; input: ${artifact:-none written}; log: $log")
     if [ -n "$artifact" ]; then
       summary+=("      reproduce: fuzz/run.sh --replay $t $artifact; shrink: fuzz/run.sh --minimize $t $artifact")
