@@ -164,3 +164,61 @@ fn bad_locations_add_nothing_and_a_zero_timeout_is_refused() {
         .run(Duration::from_secs(1), None, |_, _| true)
         .unwrap();
 }
+
+/// API.md: a pause that would end past the deadline ends the call at once with the
+/// result of the last answer (THROTTLED for a 429), and a failing `$batch` is
+/// retried as a GET would be. A run whose 429 asks for longer than its deadline
+/// leaves does not sleep to a timeout: it ends now, its operations still pending.
+#[test]
+fn a_429_pausing_past_the_deadline_ends_the_run_at_once() {
+    for (scope, batching) in [
+        (RateLimitScope::Batch, true),
+        (RateLimitScope::Inner, true),
+        (RateLimitScope::Inner, false),
+    ] {
+        let what = format!("{scope:?}, batching {batching}");
+        let emu = emulator();
+        emu.set_rate_limit(RateLimit {
+            per_second: 1,
+            scope,
+            retry_after_s: Some(30),
+        });
+        let client = client(&emu);
+        let locations = emu
+            .create_operations(&NewOperations::new(5).with_duration(DurationRange::fixed(600_000)))
+            .unwrap();
+        let mut batch = Batch::new(&client);
+        batch.set_json_batching(batching);
+        for (i, l) in locations.iter().enumerate() {
+            batch.add(l, i as u64).unwrap();
+        }
+        let start = Instant::now();
+        let mut reported = 0;
+        let err = batch
+            .run(Duration::from_secs(5), None, |_, _| {
+                reported += 1;
+                true
+            })
+            .unwrap_err();
+        let took = start.elapsed();
+        eprintln!("{what}: {took:?}: {}", err.message());
+        assert!(
+            matches!(err.kind(), ErrorKind::Http { status: 429, .. }),
+            "{what}: {err:?}"
+        );
+        assert_eq!(err.http_status(), Some(429), "{what}");
+        assert!(
+            err.message().contains("Retry-After of 30 s would end past"),
+            "{what}: {}",
+            err.message()
+        );
+        assert!(
+            err.message().contains("5 operation(s) still pending"),
+            "{what}: {}",
+            err.message()
+        );
+        assert!(took < Duration::from_secs(2), "{what}: {took:?}");
+        assert_eq!(reported, 0, "{what}");
+        assert_eq!(batch.pending(), 5, "{what}");
+    }
+}

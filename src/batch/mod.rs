@@ -164,7 +164,9 @@ impl<'c> Batch<'c> {
     /// the grace, FORBIDDEN, PARSE, ...). Operations not reported stay pending:
     /// run again to go on. A `$batch` (or single GET) that fails as a whole
     /// (transport, 5xx, 429) is retried as a GET would be; one that still fails
-    /// ends the run with that error, its operations still pending.
+    /// ends the run with that error, its operations still pending. Any 429 or
+    /// retry whose pause would end past the deadline ends the run at once with
+    /// that answer, as it would a GET.
     pub fn run(
         &mut self,
         timeout: Duration,

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use super::queue::{Key, Taken};
 use super::wire::{self, Inner, InnerAnswer, InnerRequest, MAX_REQUESTS};
 use super::{Batch, Pending};
-use crate::client::clock::deadline_after;
+use crate::client::clock::{deadline_after, ends_before};
 use crate::client::{
     backoff, claims_of, cut, get_with_retries, parse_retry_after, post_json, read_answer, Answer,
     Ctx, MAX_POLL_INTERVAL, NOT_VISIBLE_GRACE, TEXT_LIMIT,
@@ -40,6 +40,12 @@ pub(super) struct Run<'b, 'c, 'x, F> {
     /// Requests (a `$batch`, or a GET in one-by-one mode) that failed as a whole
     /// in a row, against the client's retries.
     request_failures: u32,
+    /// The last 429 answer read (a `$batch`'s, a GET's or an inner one): the run
+    /// ends with it if its pause outlasts the deadline.
+    last_429: Option<Error>,
+    /// Set when a 429's pause would end past the deadline: waiting would only end
+    /// in a timeout, so the run ends with this as soon as the answer is read.
+    throttled_out: Option<Error>,
 }
 
 impl<'b, 'c, 'x, F> Run<'b, 'c, 'x, F>
@@ -59,6 +65,8 @@ where
             deadline: deadline_after(Instant::now(), timeout),
             on_done,
             request_failures: 0,
+            last_429: None,
+            throttled_out: None,
         }
     }
 
@@ -113,6 +121,12 @@ where
             // any time up to then.
             self.batch.pacer.settle(taken.len(), Instant::now());
             polled?;
+            if let Some(stop) = self.throttled_out.take() {
+                let pending = self.batch.queue.len();
+                return Err(stop.map_message(|m| {
+                    format!("{m}; {pending} operation(s) still pending (run again to go on)")
+                }));
+            }
         }
     }
 
@@ -398,7 +412,10 @@ where
             Err(e) => e,
         };
         match error.kind() {
-            ErrorKind::Http { status: 429, .. } => Next::Throttled(retry_after),
+            ErrorKind::Http { status: 429, .. } => {
+                self.last_429 = Some(error);
+                Next::Throttled(retry_after)
+            }
             ErrorKind::Http { status: 404, .. }
                 if p.first_poll
                     .is_some_and(|t| now.duration_since(t) < NOT_VISIBLE_GRACE) =>
@@ -434,9 +451,32 @@ where
 
     /// A 429: every GET pauses for its `Retry-After` (or a backoff) and the rate
     /// halves.
+    /// A pause that ends past the run's deadline ends the run once the answer
+    /// is read (API.md: at once, with the result of the last answer: THROTTLED).
     fn throttled(&mut self, retry_after: Option<Duration>) {
         let pause = self.batch.pacer.throttled(Instant::now(), retry_after);
         self.batch.publish_rate();
+        let answer = self.last_429.take();
+        if !ends_before(pause, self.deadline) && self.throttled_out.is_none() {
+            let answer = answer.unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Http {
+                        status: 429,
+                        graph_code: None,
+                    },
+                    "Graph answered 429 (throttled)",
+                )
+                .with_trace(&Trace {
+                    http_status: Some(429),
+                    retry_after,
+                    ..Trace::default()
+                })
+            });
+            let why = past_deadline(retry_after, pause);
+            self.throttled_out = Some(answer.map_message(|m| {
+                format!("{m} (the run stopped: {why} would end past its deadline)")
+            }));
+        }
         log!(
             self.ctx.settings.log,
             Warn,
@@ -503,9 +543,23 @@ where
         self.request_failures += 1;
         let retry_after = error.trace().retry_after;
         if matches!(error.kind(), ErrorKind::Http { status: 429, .. }) {
+            self.last_429 = Some(error);
             self.throttled(retry_after);
         } else {
             let pause = retry_after.unwrap_or_else(|| backoff(self.request_failures));
+            // As a GET: a pause that would end past the deadline gives the last
+            // answer now rather than a timeout later.
+            if !ends_before(pause, self.deadline) {
+                self.batch.queue.restore(group);
+                let why = past_deadline(retry_after, pause);
+                let done = self.request_failures - 1;
+                return Err(error.map_message(|m| {
+                    format!(
+                        "{m} (after {done} {}: {why} would end past the run's deadline)",
+                        if done == 1 { "retry" } else { "retries" }
+                    )
+                }));
+            }
             log!(
                 self.ctx.settings.log,
                 Warn,
@@ -529,6 +583,14 @@ fn is_request_failure(error: &Error) -> bool {
         error.kind(),
         ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Cancelled
     )
+}
+
+/// Why a pause outlasts the deadline, for messages.
+fn past_deadline(retry_after: Option<Duration>, pause: Duration) -> String {
+    match retry_after {
+        Some(after) => format!("its Retry-After of {} s", after.as_secs_f64()),
+        None => format!("a pause of {} ms", pause.as_millis()),
+    }
 }
 
 /// Whether an answer to a `$batch` as a whole is one to try again: a 429 or a 5xx.

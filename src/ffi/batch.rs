@@ -198,12 +198,15 @@ pub unsafe extern "C" fn teamsop_batch_set_json_batching(
 ///
 /// A 429 (for a whole `$batch` or a request in it, or a GET) pauses every GET for
 /// its `Retry-After` (or a backoff) and halves the rate, which then climbs back
-/// while no 429 comes. An operation's 503 or 504 is polled again up to the
+/// while no 429 comes; a pause that would end past the run's deadline ends the
+/// run at once with that 429 (`TEAMSOP_ERR_THROTTLED`, as a GET's would), the
+/// operations not reported still pending. An operation's 503 or 504 is polled again up to the
 /// client's retries, then ends it (`TEAMSOP_ERR_HTTP`); its 401 renews the token
 /// through the provider once, if there is one. A `$batch` that fails as a whole
 /// (transport, timeout, 5xx, 429), or a GET that gets no answer (batching off),
-/// is retried after a pause up to the client's retries; one that still fails
-/// ends the run with that error, its operations still pending; a `$batch`
+/// is retried after a pause up to the client's retries; one that still fails,
+/// or whose pause would end past the deadline, ends the run with that error, its
+/// operations still pending; a `$batch`
 /// answered 401 (after one renewal), 400 or another 4xx ends it at once. A
 /// `$batch` answer that cannot be read (not JSON, no `responses`, over the
 /// client's body cap) ends each of its operations with `TEAMSOP_ERR_PARSE` or

@@ -71,6 +71,18 @@ pub(crate) fn send_failure(err: &reqwest::Error, host: &str, via: Option<&Proxy>
     }
 }
 
+/// Whether hyper refused the response head as too large: a header section past
+/// its buffer, or a `Content-Length` too large to represent (2^64 - 2 and up,
+/// which no cap can hold either).
+pub(crate) fn head_too_large(err: &reqwest::Error) -> bool {
+    // hyper has `is_parse_too_large` for servers only; a client's parse error
+    // of that kind is told by its fixed text.
+    sources(err).any(|e| {
+        e.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_parse() && h.to_string() == "message head is too large")
+    })
+}
+
 /// The error for a body from `host` that could not be read to its end.
 pub(crate) fn body_failure(err: &reqwest::Error, host: &str, received: usize) -> Error {
     // reqwest reports its own timeout as an io::Error wrapping a reqwest::Error.

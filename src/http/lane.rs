@@ -156,10 +156,13 @@ impl Lane {
         if req.attempt > 0 {
             builder = builder.header(RETRY_ATTEMPT, req.attempt);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| failure::send_failure(&e, &req.host(), via))?;
+        let mut response = builder.send().await.map_err(|e| {
+            if failure::head_too_large(&e) {
+                Failure::Final(head_too_large(req))
+            } else {
+                failure::send_failure(&e, &req.host(), via)
+            }
+        })?;
         if req.log.enabled(LogLevel::Debug) {
             self.log_connection(&response, req);
         }
@@ -206,6 +209,24 @@ impl Lane {
             local.port()
         );
     }
+}
+
+/// A response whose head hyper refused as too large. API.md asks TOO_LARGE, at
+/// once, of a declared length above the cap, and one hyper cannot even represent
+/// is above any cap; hyper's error does not tell it from a flood of headers, which
+/// is a response too large to read as well.
+fn head_too_large(req: &Request<'_>) -> Error {
+    Error::new(
+        ErrorKind::TooLarge {
+            limit: req.max_body_bytes,
+        },
+        format!(
+            "the response head from {} is too large to read (over 100 headers, a header \
+             section of hundreds of KiB, or a Content-Length of 2^64 - 2 or more); \
+             nothing of its body was read",
+            req.host()
+        ),
+    )
 }
 
 /// Reads the body, refusing more than the request's cap. The memory held never exceeds

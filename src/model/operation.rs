@@ -3,7 +3,10 @@
 use std::borrow::Cow;
 use std::ffi::CStr;
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::field::{Field, Fields};
 use super::text::TextWithNul;
@@ -95,7 +98,7 @@ struct Wire<'a> {
     /// As real team operations send it (capital V; undeclared in the schema).
     #[serde(rename = "Value", borrow, default)]
     value: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(default, deserialize_with = "error_object")]
     error: Option<WireError<'a>>,
 }
 
@@ -106,6 +109,46 @@ struct WireError<'a> {
     code: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
+}
+
+/// `error` as an object or null. serde's derived struct would also read it from
+/// an array (`[code, message]`, or `[]` as nothing at all); Graph's
+/// `operationError` is an object, and anything else is not an operation.
+fn error_object<'de, D>(deserializer: D) -> std::result::Result<Option<WireError<'de>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct ObjectOrNull;
+    impl<'de> Visitor<'de> for ObjectOrNull {
+        type Value = Option<WireError<'de>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an operationError object or null")
+        }
+
+        fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            WireError::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    deserializer.deserialize_option(ObjectOrNull)
 }
 
 /// What [`Operation::gather`] reads out of a body.
@@ -525,6 +568,10 @@ mod tests {
             "{\"attemptsCount\":1.5}",
             "{\"attemptsCount\":4294967296}",
             "{\"error\":\"boom\"}",
+            "{\"error\":[]}",
+            "{\"error\":[\"code\",\"message\"]}",
+            "{\"error\":1}",
+            "{\"error\":true}",
             "{\"values\":{\"appIds\":[]}}",
             "{\"id\":\"a\\u0000b\"}",
             "{\"error\":{\"code\":\"\\u0000\"}}",

@@ -1561,6 +1561,79 @@ TEST(test_failing_batch_is_retried_then_ends_the_run) {
   reports_free(r);
 }
 
+/* API.md: a pause that would end past the deadline ends the call at once with
+ * the result of the last answer (THROTTLED for a 429); a failing $batch is
+ * retried as a GET would be. So a run whose 429 (for the whole $batch, for one
+ * request in it, or for a GET when batching is off) asks for longer than its
+ * deadline leaves ends now, nothing reported, everything still pending; a 503
+ * whose Retry-After outlasts the deadline ends it with that 503. */
+TEST(test_a_pause_past_the_deadline_ends_the_run_at_once) {
+#define SLOW_429                                                                                   \
+  "{\"status\":429,\"headers\":{\"Retry-After\":\"30\"},\"json\":{\"error\":{\"code\":"             \
+  "\"TooManyRequests\",\"message\":\"slow down\"}}}"
+#define SLOW_503                                                                                   \
+  "{\"status\":503,\"headers\":{\"Retry-After\":\"30\"},\"json\":{\"error\":{\"code\":"             \
+  "\"ServiceUnavailable\",\"message\":\"busy\"}}}"
+  const struct {
+    const char *what;
+    const char *scenario; /* NULL: the inner answers below */
+    bool batching;
+    teamsop_result want;
+    int http_status;
+  } cases[] = {
+      {"the whole $batch answered 429",
+       "{\"path\":\"/beta/$batch\",\"responses\":[" SLOW_429 "],\"after\":\"repeat_last\"}", true,
+       TEAMSOP_ERR_THROTTLED, 429},
+      {"the whole $batch answered 503",
+       "{\"path\":\"/beta/$batch\",\"responses\":[" SLOW_503 "],\"after\":\"repeat_last\"}", true,
+       TEAMSOP_ERR_HTTP, 503},
+      {"one request in the $batch answered 429", NULL, true, TEAMSOP_ERR_THROTTLED, 429},
+      {"a GET answered 429, batching off", NULL, false, TEAMSOP_ERR_THROTTLED, 429},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    emu_reset();
+    if (cases[i].scenario != NULL) {
+      load(cases[i].scenario);
+    } else {
+      script("/beta/teams/slow/operations/a", "[" SLOW_429 "]");
+    }
+    teamsop_client *c = new_client();
+    teamsop_batch *b = new_batch(c, 100);
+    CHECK_RESULT(teamsop_batch_set_json_batching(b, cases[i].batching), TEAMSOP_OK);
+    CHECK_RESULT(teamsop_batch_add(b, "/teams('slow')/operations('a')", 0), TEAMSOP_OK);
+    add_copies(b, TEAM_SUCCEEDED, 2, 1);
+    struct reports *r = reports_new();
+    double t0 = now_s();
+    teamsop_result got = teamsop_batch_run(b, 5000, on_done, r, NULL);
+    double took = now_s() - t0;
+    if (!CHECK_RESULT(got, cases[i].want)) {
+      CHECK_NOTE("%s: %s", cases[i].what, teamsop_last_error_message());
+    }
+    CHECK_EQ_INT(teamsop_last_http_status(), cases[i].http_status);
+    const char *message = teamsop_last_error_message();
+    CHECK(message != NULL && strstr(message, "Retry-After of 30 s would end past") != NULL);
+    if (!CHECK(took < limit_s(1.5))) {
+      CHECK_NOTE("%s: %.3f s", cases[i].what, took);
+    }
+    /* The throttled operation stays pending; the copies of the succeeded one
+     * answered alongside it (in the same $batch) are reported, and only them. */
+    CHECK(teamsop_batch_pending(b) >= 1);
+    CHECK_EQ_INT((int)teamsop_batch_pending(b) + r->total, 3);
+    CHECK_EQ_INT(r->count[0], 0);
+    for (int tag = 1; tag <= 2; tag++) {
+      CHECK(r->count[tag] == 0 || r->result[tag] == TEAMSOP_OK);
+    }
+    if (cases[i].scenario != NULL) {
+      CHECK_EQ_INT(r->total, 0); /* the $batch itself failed: nothing was read */
+    }
+    reports_free(r);
+    teamsop_batch_free(b);
+    teamsop_client_free(c);
+  }
+#undef SLOW_429
+#undef SLOW_503
+}
+
 TEST(test_a_server_resetting_every_third_batch) {
   emu_reset();
   /* Every third $batch is reset; the others answer all 20 ids. */
@@ -2059,6 +2132,7 @@ static check_test g_tests[] = {
     CHECK_TEST_ENTRY(test_batch_answer_inner_body_not_an_operation),
     CHECK_TEST_ENTRY(test_batch_answer_over_the_body_cap),
     CHECK_TEST_ENTRY(test_failing_batch_is_retried_then_ends_the_run),
+    CHECK_TEST_ENTRY(test_a_pause_past_the_deadline_ends_the_run_at_once),
     CHECK_TEST_ENTRY(test_a_server_resetting_every_third_batch),
     CHECK_TEST_ENTRY(test_cancel_in_a_batch_in_flight),
     CHECK_TEST_ENTRY(test_cancel_in_a_pause),
