@@ -186,7 +186,8 @@ impl Error {
         self.0.trace.request_id.as_deref()
     }
 
-    /// The `client-request-id` that was sent, if a request was made.
+    /// The `client-request-id` that was sent; `None` when no request left this
+    /// process (no connection, a refused TLS handshake, an argument refused).
     pub fn client_request_id(&self) -> Option<&str> {
         self.0.trace.client_request_id.as_deref()
     }

@@ -365,7 +365,8 @@ fn connection_refused_through_the_c_abi() {
             "{}",
             last_message()
         );
-        assert!(!teamsop_last_client_request_id().is_null());
+        // Nothing was sent: no client-request-id (API.md: "the one that was sent").
+        assert!(teamsop_last_client_request_id().is_null());
         teamsop_client_free(client);
     }
 }

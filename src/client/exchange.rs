@@ -196,6 +196,9 @@ struct Call<'a> {
     http: &'a Http,
     bearer: Bearer,
     trace: Trace,
+    /// Whether a request of this call may have reached the server (its
+    /// client-request-id then counts as sent, whatever came after).
+    sent: bool,
     deadline: Instant,
     retries: u32,
     /// Added to each request's log line after the URL.
@@ -214,6 +217,7 @@ impl<'a> Call<'a> {
                 client_request_id: Some(new_guid()),
                 ..Trace::default()
             },
+            sent: false,
             deadline,
             retries,
             note: "",
@@ -272,6 +276,14 @@ impl<'a> Call<'a> {
                     (e.with_trace(&self.trace), at_once)
                 }
                 Err(Failure::Final(e)) => return Err(e.with_trace(&self.trace)),
+                // Nothing left this process: unless an earlier attempt went out,
+                // there is no client-request-id to report (API.md: the one sent).
+                Err(Failure::NotSent(e)) => {
+                    if !self.sent {
+                        self.trace.client_request_id = None;
+                    }
+                    return Err(e.with_trace(&self.trace));
+                }
             };
             if attempt >= self.retries {
                 return Err(gave_up(error, attempt, retry_after));
@@ -356,6 +368,7 @@ impl<'a> Call<'a> {
                 .enabled(crate::log::LogLevel::Info)
                 .then(Instant::now);
             let reply = self.http.send(&request);
+            self.sent |= !matches!(reply, Err(Failure::NotSent(_)));
             if let Some(sent) = sent {
                 let shown = match &shown_host {
                     None => current.as_str().to_owned(),
@@ -427,7 +440,7 @@ impl<'a> Call<'a> {
                     request_id.as_deref().unwrap_or("-"),
                 );
             }
-            Err(Failure::ResetBeforeResponse(e) | Failure::Final(e)) => log!(
+            Err(Failure::ResetBeforeResponse(e) | Failure::NotSent(e) | Failure::Final(e)) => log!(
                 log,
                 Info,
                 "{method} {url}{} -> no answer after {ms} ms: {} (client-request-id {client_request_id})",
@@ -440,8 +453,10 @@ impl<'a> Call<'a> {
     /// Records what the response says of itself for the caller's diagnostics.
     fn note(&mut self, reply: &Reply) {
         self.trace.http_status = Some(reply.status.as_u16());
+        // An empty header is no id: the error body's `innerError` may have one.
         self.trace.request_id = reply
             .header(&names::REQUEST_ID)
+            .filter(|id| !id.is_empty())
             .map(|id| self.bearer.token.redact(cut(id, TEXT_LIMIT)));
         self.trace.retry_after = reply
             .header(&names::RETRY_AFTER)

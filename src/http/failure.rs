@@ -14,6 +14,10 @@ use crate::remedy::Remedy;
 pub(crate) enum Failure {
     /// The connection was reset or closed before any response: safe to retry a GET.
     ResetBeforeResponse(Error),
+    /// Nothing of the request left this process: no connection, a refused TLS
+    /// handshake, a proxy that could not be used, a refusal of the library's
+    /// own. Not retried; the call sent no client-request-id.
+    NotSent(Error),
     /// Anything else; not retried.
     Final(Error),
 }
@@ -24,7 +28,12 @@ pub(crate) enum Failure {
 /// be reached or that refused, so messages name it and not the host behind it.
 pub(crate) fn send_failure(err: &reqwest::Error, host: &str, via: Option<&Proxy>) -> Failure {
     if err.is_timeout() || chain_has_io_kind(err, io::ErrorKind::TimedOut) {
-        return Failure::Final(Error::timeout(match via {
+        let failure = if err.is_connect() {
+            Failure::NotSent
+        } else {
+            Failure::Final
+        };
+        return failure(Error::timeout(match via {
             Some(proxy) => format!(
                 "the request through the proxy {} ({}) timed out",
                 proxy.shown, proxy.var
@@ -34,11 +43,11 @@ pub(crate) fn send_failure(err: &reqwest::Error, host: &str, via: Option<&Proxy>
     }
     // Through a CONNECT tunnel, TLS is still with the host itself.
     if let Some(tls) = find_tls_error(err) {
-        return Failure::Final(tls_error(tls, host));
+        return Failure::NotSent(tls_error(tls, host));
     }
     let cause = root_cause(err);
     if err.is_connect() {
-        return Failure::Final(Error::transport(match via {
+        return Failure::NotSent(Error::transport(match via {
             Some(proxy) => match cause.strip_prefix("tunnel error: ") {
                 Some(refusal) => format!(
                     "the proxy {} ({}) refused to open a tunnel: {}",

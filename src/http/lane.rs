@@ -119,7 +119,7 @@ impl Lane {
     ) -> std::result::Result<Reply, Failure> {
         let remaining = req.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::Final(Error::timeout(format!(
+            return Err(Failure::NotSent(Error::timeout(format!(
                 "no time was left for the request to {}",
                 req.host()
             ))));
@@ -127,7 +127,7 @@ impl Lane {
         // reqwest would turn user information into an `Authorization: Basic`
         // header: the only Authorization this library sends is its Bearer.
         if !req.url.username().is_empty() || req.url.password().is_some() {
-            return Err(Failure::Final(Error::transport(format!(
+            return Err(Failure::NotSent(Error::transport(format!(
                 "refused to send a request to a URL with user information ({}); nothing was sent",
                 req.host()
             ))));

@@ -172,7 +172,7 @@ impl Http {
                 Route::Direct => None,
                 Route::Through(proxy) => Some(proxy),
                 Route::Unusable { var, why } => {
-                    return Err(Failure::Final(Error::transport(format!(
+                    return Err(Failure::NotSent(Error::transport(format!(
                         "the proxy in {var} cannot be used: {why}; nothing was sent"
                     ))))
                 }
@@ -197,7 +197,7 @@ impl Http {
                     Debug,
                     "http: no idle lane; a new one (its own connections) for this call"
                 );
-                Lane::new(&self.tls, &self.proxies).map_err(Failure::Final)?
+                Lane::new(&self.tls, &self.proxies).map_err(Failure::NotSent)?
             }
         };
         let reply = lane.send(req, via);

@@ -210,6 +210,8 @@ TEST(test_set_base_url) {
   CHECK_NULL(op);
   CHECK_EQ_INT(teamsop_last_http_status(), 0);
   CHECK_NULL(teamsop_last_graph_code());
+  /* Nothing was sent: no client-request-id to report (API.md: "that was sent"). */
+  CHECK_NULL(teamsop_last_client_request_id());
   teamsop_client_free(c);
 }
 
@@ -345,6 +347,7 @@ TEST(test_set_ca_file) {
     CHECK_RESULT(teamsop_get(c, SEED_CHAT, SEED_OP, &op), TEAMSOP_ERR_TRANSPORT);
     CHECK_NULL(op);
     CHECK_EQ_INT(teamsop_last_http_status(), 0);
+    CHECK_NULL(teamsop_last_client_request_id()); /* the handshake failed: nothing sent */
     CHECK_RESULT(teamsop_client_set_ca_file(c, g_ca_file), TEAMSOP_OK);
     CHECK_RESULT(teamsop_get(c, SEED_CHAT, SEED_OP, &op), TEAMSOP_OK);
     CHECK_SEED(op);
