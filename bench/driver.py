@@ -125,6 +125,11 @@ def progs(bin_dir):
     }
 
 
+def trusting(cmds, ca):
+    """`cmds`, each trusting the CA in the file `ca` (for a TLS emulator)."""
+    return {k: v + ["--ca-file", ca] for k, v in cmds.items()}
+
+
 LOGGED = "teamsop-log"
 
 
@@ -285,11 +290,7 @@ def https(bin_dir, a):
     out = {}
     with Emulator(tls=True) as emu:
         ca = emu.ca
-        cmds = {
-            "teamsop": [os.path.join(bin_dir, "teamsop_loop"), "--ca-file", ca],
-            "peer": [os.path.join(bin_dir, "peer_loop"), "--ca-file", ca],
-            "floor": [os.path.join(bin_dir, "peer_loop"), "--no-parse", "--ca-file", ca],
-        }
+        cmds = trusting(progs(bin_dir), ca)
         out["keep_alive"] = per_call(cmds, a, n=a.tls_n, env=emu.env, what="HTTPS keep-alive")
         fresh = {k: v + ["--fresh"] for k, v in cmds.items() if k != "floor"}
         out["handshake"] = per_call(fresh, a, n=a.fresh_n, warmup=min(a.warmup, 20), env=emu.env,
@@ -320,7 +321,7 @@ def one_cpu(bin_dir, a):
                                what="plain HTTP, client and emulator on one CPU")
     if not a.no_https:
         with Emulator(tls=True, workers=1, cpu=0) as emu:
-            cmds = {k: pin + v + ["--ca-file", emu.ca] for k, v in progs(bin_dir).items()}
+            cmds = {k: pin + v for k, v in trusting(progs(bin_dir), emu.ca).items()}
             out["https"] = per_call(cmds, a, n=a.tls_n, env=emu.env,
                                     what="HTTPS, client and emulator on one CPU")
     return out

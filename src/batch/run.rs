@@ -13,8 +13,8 @@ use super::wire::{self, Inner, InnerAnswer, InnerRequest, MAX_REQUESTS};
 use super::{Batch, Pending};
 use crate::client::clock::{deadline_after, ends_before};
 use crate::client::{
-    backoff, claims_of, cut, get_with_retries, parse_retry_after, post_json, read_answer, Answer,
-    Ctx, MAX_POLL_INTERVAL, NOT_VISIBLE_GRACE, TEXT_LIMIT,
+    backoff, claims_of, cut, get_with_retries, parse_retry_after, pause_reason, post_json,
+    read_answer, retries_word, Answer, Ctx, MAX_POLL_INTERVAL, NOT_VISIBLE_GRACE, TEXT_LIMIT,
 };
 use crate::error::{Error, ErrorKind, Result, Trace};
 use crate::log::log;
@@ -472,7 +472,7 @@ where
                     ..Trace::default()
                 })
             });
-            let why = past_deadline(retry_after, pause);
+            let why = pause_reason(retry_after, pause);
             self.throttled_out = Some(answer.map_message(|m| {
                 format!("{m} (the run stopped: {why} would end past its deadline)")
             }));
@@ -551,12 +551,12 @@ where
             // answer now rather than a timeout later.
             if !ends_before(pause, self.deadline) {
                 self.batch.queue.restore(group);
-                let why = past_deadline(retry_after, pause);
+                let why = pause_reason(retry_after, pause);
                 let done = self.request_failures - 1;
                 return Err(error.map_message(|m| {
                     format!(
                         "{m} (after {done} {}: {why} would end past the run's deadline)",
-                        if done == 1 { "retry" } else { "retries" }
+                        retries_word(done)
                     )
                 }));
             }
@@ -583,14 +583,6 @@ fn is_request_failure(error: &Error) -> bool {
         error.kind(),
         ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Cancelled
     )
-}
-
-/// Why a pause outlasts the deadline, for messages.
-fn past_deadline(retry_after: Option<Duration>, pause: Duration) -> String {
-    match retry_after {
-        Some(after) => format!("its Retry-After of {} s", after.as_secs_f64()),
-        None => format!("a pause of {} ms", pause.as_millis()),
-    }
 }
 
 /// Whether an answer to a `$batch` as a whole is one to try again: a 429 or a 5xx.

@@ -296,10 +296,7 @@ impl<'a> Call<'a> {
                     0 => "not retried".to_owned(),
                     n => format!("after {n} {}", retries_word(n)),
                 };
-                let why = match retry_after {
-                    Some(after) => format!("its Retry-After of {} s", after.as_secs_f64()),
-                    None => format!("a pause of {} ms", pause.as_millis()),
-                };
+                let why = pause_reason(retry_after, pause);
                 return Err(error.map_message(|m| {
                     format!("{m} ({done}: {why} would end past the call's deadline)")
                 }));
@@ -498,7 +495,15 @@ fn gave_up(error: Error, retries: u32, retry_after: Option<Duration>) -> Error {
     })
 }
 
-fn retries_word(n: u32) -> &'static str {
+/// What makes a retry's pause (its `Retry-After`, or a backoff), for messages.
+pub(crate) fn pause_reason(retry_after: Option<Duration>, pause: Duration) -> String {
+    match retry_after {
+        Some(after) => format!("its Retry-After of {} s", after.as_secs_f64()),
+        None => format!("a pause of {} ms", pause.as_millis()),
+    }
+}
+
+pub(crate) fn retries_word(n: u32) -> &'static str {
     if n == 1 {
         "retry"
     } else {

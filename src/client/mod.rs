@@ -31,7 +31,8 @@ pub use auth::{ProvidedToken, TokenProvider, RENEW_MARGIN};
 pub(crate) use challenge::claims_of;
 use clock::deadline_after;
 pub(crate) use exchange::{
-    cut, get_with_retries, post_json, read_answer, Answer, Ctx, Fetched, TEXT_LIMIT,
+    cut, get_with_retries, pause_reason, post_json, read_answer, retries_word, Answer, Ctx,
+    Fetched, TEXT_LIMIT,
 };
 pub(crate) use retry::parse_retry_after;
 use settings::{LazyHttp, Settings, Token};

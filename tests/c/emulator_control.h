@@ -186,6 +186,27 @@ static inline int emu_url_port(const char *url) {
   return colon != NULL ? atoi(colon + 1) : 0;
 }
 
+/* What scripts/with-emulator.sh gives a program that talks plain http to the
+ * emulator: the Graph base URL, the token, and the control port. Exits with
+ * status 2, saying how to run `program`, when any is missing. */
+struct emu_env {
+  const char *base_url;
+  const char *token;
+  int port;
+};
+
+static inline struct emu_env emu_env_plain_http(const char *program) {
+  struct emu_env env = {getenv("TEAMSOP_BASE_URL"), getenv("TEAMSOP_TOKEN"), 0};
+  const char *emu_url = getenv("TEAMSOP_EMULATOR_URL");
+  if (env.base_url == NULL || env.token == NULL || env.token[0] == '\0' || emu_url == NULL ||
+      strncmp(emu_url, "http://", 7) != 0) {
+    fprintf(stderr, "%s: run it under scripts/with-emulator.sh (plain http)\n", program);
+    exit(2);
+  }
+  env.port = emu_url_port(emu_url);
+  return env;
+}
+
 /* ---------------------------------------------------------- a JSON reader */
 /* Enough JSON for the emulator's answers. Each function takes a pointer into a
  * NUL-terminated document and never reads past its NUL. */

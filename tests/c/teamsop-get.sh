@@ -522,12 +522,16 @@ run "token-command empty" 64 "$cli" "${target[@]}" --token-command '' --chat "$S
 # ---------------------------------------------------------------- Ctrl-C during --wait
 # A wait that would go on (inProgress, 30 s between polls) gets SIGINT, then
 # SIGTERM, once its first poll is in: it ends at once, cleanly, with 130 / 143.
-for sig in INT:130 TERM:143; do
-  current="SIG${sig%%:*} during --wait"
-  "$cli" "${target[@]}" --location "/teams('cli-forever')/operations('o')" --wait 120 --poll-ms 30000 \
-    >"$out" 2>"$err" </dev/null &
+# Runs the tool with the given arguments in the background, waits for `ready` in
+# its stderr (then `settle` seconds more), sends SIGNAME of `sig` (NAME:STATUS)
+# and checks that it exits with STATUS within 1 s.
+interrupt() {
+  local sig=$1 ready=$2 settle=$3 pid start status elapsed_ms
+  shift 3
+  "$cli" "${target[@]}" "$@" >"$out" 2>"$err" </dev/null &
   pid=$!
-  for _ in $(seq 1 200); do grep -q "poll 1:" "$err" && break; sleep 0.05; done
+  for _ in $(seq 1 200); do grep -q "$ready" "$err" && break; sleep 0.05; done
+  sleep "$settle"
   start=$(date +%s%N)
   kill "-${sig%%:*}" "$pid"
   wait "$pid"
@@ -536,6 +540,12 @@ for sig in INT:130 TERM:143; do
   cat "$out" "$err" >>"$work/all-output"
   if [ "$status" -eq "${sig#*:}" ]; then pass; else fail "exit status $status, expected ${sig#*:}"; fi
   if [ "$elapsed_ms" -lt 1000 ]; then pass; else fail "it took $elapsed_ms ms to end"; fi
+}
+
+for sig in INT:130 TERM:143; do
+  current="SIG${sig%%:*} during --wait"
+  interrupt "$sig" "poll 1:" 0 \
+    --location "/teams('cli-forever')/operations('o')" --wait 120 --poll-ms 30000
   expect_stderr_has "teamsop-get: interrupted by SIG${sig%%:*} after "
   expect_stderr_has "the wait was cancelled"
   expect_stdout_empty
@@ -546,18 +556,7 @@ done
 printf '%s\n' "/teams('cli-forever')/operations('o')" >"$work/forever"
 for sig in INT:130 TERM:143; do
   current="SIG${sig%%:*} during --wait-all"
-  "$cli" "${target[@]}" --wait-all "$work/forever" --poll-ms 30000 >"$out" 2>"$err" </dev/null &
-  pid=$!
-  for _ in $(seq 1 200); do grep -q "GETs/s" "$err" && break; sleep 0.05; done
-  sleep 0.3
-  start=$(date +%s%N)
-  kill "-${sig%%:*}" "$pid"
-  wait "$pid"
-  status=$?
-  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  cat "$out" "$err" >>"$work/all-output"
-  if [ "$status" -eq "${sig#*:}" ]; then pass; else fail "exit status $status, expected ${sig#*:}"; fi
-  if [ "$elapsed_ms" -lt 1000 ]; then pass; else fail "it took $elapsed_ms ms to end"; fi
+  interrupt "$sig" "GETs/s" 0.3 --wait-all "$work/forever" --poll-ms 30000
   expect_stderr_has "teamsop-get: interrupted by SIG${sig%%:*}: the run was cancelled"
   expect_stdout_has '"result":"TEAMSOP_ERR_CANCELLED"'
   expect_stdout_has '"pending":true'

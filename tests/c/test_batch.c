@@ -2153,18 +2153,11 @@ int main(int argc, char **argv) {
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
-  g_base_url = getenv("TEAMSOP_BASE_URL");
-  g_token = getenv("TEAMSOP_TOKEN");
-  const char *emu_url = getenv("TEAMSOP_EMULATOR_URL");
-  if (g_base_url == NULL || g_token == NULL || g_token[0] == '\0' || emu_url == NULL ||
-      strncmp(emu_url, "http://", 7) != 0) {
-    fprintf(stderr, "test_batch: run it under scripts/with-emulator.sh (plain http)\n");
-    return 2;
-  }
-  const char *factor = getenv("TEAMSOP_TEST_TIME_FACTOR");
-  if (factor != NULL && atof(factor) >= 1.0) {
-    g_time_factor = atof(factor);
-  }
+  struct emu_env env = emu_env_plain_http("test_batch");
+  g_base_url = env.base_url;
+  g_token = env.token;
+  g_port = env.port;
+  g_time_factor = test_time_factor();
   const char *rss = getenv("TEAMSOP_TEST_RSS_CHECK");
   g_rss_check = rss == NULL || strcmp(rss, "0") != 0;
   const char *many = getenv("TEAMSOP_TEST_MANY");
@@ -2172,7 +2165,6 @@ int main(int argc, char **argv) {
     g_many = atol(many);
   }
   test_set_secrets(g_token, NULL, 0);
-  g_port = emu_url_port(emu_url);
 
   double t0 = now_s();
   check_run_selected(g_tests, CHECK_COUNT(g_tests));

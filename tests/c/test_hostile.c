@@ -581,16 +581,11 @@ int main(int argc, char **argv) {
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
-  g_base_url = getenv("TEAMSOP_BASE_URL");
-  g_token = getenv("TEAMSOP_TOKEN");
-  const char *emu_url = getenv("TEAMSOP_EMULATOR_URL");
-  if (g_base_url == NULL || g_token == NULL || g_token[0] == '\0' || emu_url == NULL ||
-      strncmp(emu_url, "http://", 7) != 0) {
-    fprintf(stderr, "test_hostile: run it under scripts/with-emulator.sh (plain http)\n");
-    return 2;
-  }
+  struct emu_env env = emu_env_plain_http("test_hostile");
+  g_base_url = env.base_url;
+  g_token = env.token;
+  g_port = env.port;
   test_set_secrets(g_token, NULL, 0);
-  g_port = emu_url_port(emu_url);
   if (emu_control_load_scenarios(g_port, k_scenarios) != 204) {
     return 2;
   }

@@ -2109,18 +2109,11 @@ int main(int argc, char **argv) {
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_catch_sigpipe("SIGPIPE raised", NULL);
-  g_base_url = getenv("TEAMSOP_BASE_URL");
-  g_token = getenv("TEAMSOP_TOKEN");
-  const char *emu_url = getenv("TEAMSOP_EMULATOR_URL");
-  if (g_base_url == NULL || g_token == NULL || g_token[0] == '\0' || emu_url == NULL ||
-      strncmp(emu_url, "http://", 7) != 0) {
-    fprintf(stderr, "test_long: run it under scripts/with-emulator.sh (plain http)\n");
-    return 2;
-  }
-  const char *factor = getenv("TEAMSOP_TEST_TIME_FACTOR");
-  if (factor != NULL && atof(factor) >= 1) {
-    g_time_factor = atof(factor);
-  }
+  struct emu_env env = emu_env_plain_http("test_long");
+  g_base_url = env.base_url;
+  g_token = env.token;
+  g_port = env.port;
+  g_time_factor = test_time_factor();
   /* This program, to run again as the TEAMSOP_LOG child. */
   g_self = calloc(4096, 1);
   if (g_self == NULL || readlink("/proc/self/exe", g_self, 4095) <= 0) {
@@ -2130,7 +2123,6 @@ int main(int argc, char **argv) {
   /* The tests count what the log says: none of the environment's logging. */
   unsetenv("TEAMSOP_LOG");
   test_set_secrets(g_token, NULL, 0);
-  g_port = emu_url_port(emu_url);
 
   double t0 = now_s();
   check_run_selected(g_tests, CHECK_COUNT(g_tests));

@@ -59,6 +59,13 @@ static inline double now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* TEAMSOP_TEST_TIME_FACTOR (at least 1): how much slower than usual this run
+ * may be (valgrind, ASan), for upper time limits; 1 when unset. */
+static inline double test_time_factor(void) {
+  const char *factor = getenv("TEAMSOP_TEST_TIME_FACTOR");
+  return factor != NULL && atof(factor) >= 1.0 ? atof(factor) : 1.0;
+}
+
 /* Both strings there and equal. */
 static inline bool streq(const char *a, const char *b) {
   return a != NULL && b != NULL && strcmp(a, b) == 0;
